@@ -1,0 +1,91 @@
+# SecureJeebs top-level Makefile.
+#
+#   make            securejeebsd, securejeebsctl, jeebs-replay
+#   make openssh    the patched sshd from Debian's source package (build/openssh/)
+#   make check      everything: unit tests, then the lab scenarios; one summary line
+#   make demo       the lab demo (see README.md)
+#   make bench      every benchmark; writes BENCHMARKS.md
+#
+# configure runs by itself the first time (or after configure.ac changes).
+
+include config.mk
+
+WARN		= -Wall -Wextra -Wshadow -Wpointer-arith -Wmissing-prototypes
+HARDEN		= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+CFLAGS		= -std=c11 -O2 -g $(WARN) $(HARDEN) $(SANITIZE_FLAGS) $(CFLAGS_USER)
+CPPFLAGS	= -D_GNU_SOURCE -Isrc $(PCAP_CFLAGS) $(CRYPTO_CFLAGS) \
+		  $(SQLITE_CFLAGS) $(CPPFLAGS_USER)
+LDFLAGS		= -pie -Wl,-z,relro,-z,now $(SANITIZE_FLAGS) $(LDFLAGS_USER)
+LIBS		= $(PCAP_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(EV_LIBS)
+
+# The daemon's modules, in the order data flows through them.
+CORE_OBJS	= src/buf.o src/log.o src/json.o src/table.o src/conf.o \
+		  src/store.o src/control.o src/report.o
+DAEMON_OBJS	= src/main.o
+CTL_OBJS	= src/ctl.o
+REPLAY_OBJS	= replay/jeebs-replay.o
+
+PROGS		= src/securejeebsd src/securejeebsctl replay/jeebs-replay
+UNIT_SRCS	= $(wildcard tests/unit/test_*.c)
+UNIT_TESTS	= $(UNIT_SRCS:.c=)
+
+ALL_OBJS	= $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS) $(REPLAY_OBJS) \
+		  $(UNIT_SRCS:.c=.o)
+
+.PHONY: all openssh check unit lab demo bench fuzz clean distclean
+
+all: $(PROGS)
+
+config.mk: configure.ac config.mk.in VERSION src/version.h.in
+	autoreconf -fi
+	./configure $(CONFIGURE_FLAGS)
+
+src/version.h: config.mk
+
+src/libsj.a: $(CORE_OBJS)
+	rm -f $@
+	ar rcs $@ $(CORE_OBJS)
+
+src/securejeebsd: $(DAEMON_OBJS) src/libsj.a
+	$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) src/libsj.a $(LIBS)
+
+src/securejeebsctl: $(CTL_OBJS) src/libsj.a
+	$(CC) $(LDFLAGS) -o $@ $(CTL_OBJS) src/libsj.a $(LIBS)
+
+replay/jeebs-replay: $(REPLAY_OBJS) src/libsj.a
+	$(CC) $(LDFLAGS) -o $@ $(REPLAY_OBJS) src/libsj.a $(LIBS)
+
+%.o: %.c src/version.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+tests/unit/%.o: tests/unit/%.c src/version.h
+	$(CC) $(CPPFLAGS) $(CMOCKA_CFLAGS) $(CFLAGS) -Wno-missing-prototypes \
+		-MMD -MP -c -o $@ $<
+
+tests/unit/test_%: tests/unit/test_%.o src/libsj.a
+	$(CC) $(LDFLAGS) -o $@ $< src/libsj.a $(LIBS) $(CMOCKA_LIBS)
+
+openssh:
+	scripts/build-openssh.sh
+
+unit: $(PROGS) $(UNIT_TESTS)
+	tests/run --unit-only
+
+# Everything: unit tests first, then the lab scenarios in parallel labs.
+check: $(PROGS) $(UNIT_TESTS) openssh
+	tests/run
+
+demo: $(PROGS) openssh
+	tests/lab/demo
+
+bench: $(PROGS) openssh
+	bench/run
+
+clean:
+	rm -f $(ALL_OBJS) $(ALL_OBJS:.o=.d) $(PROGS) $(UNIT_TESTS) src/libsj.a
+
+distclean: clean
+	rm -rf config.mk config.log config.status configure autom4te.cache \
+		aclocal.m4 src/version.h build
+
+-include $(ALL_OBJS:.o=.d)

@@ -1,0 +1,561 @@
+/*
+ * conf: parser for jeebs.conf.  The syntax is line-based: a directive and
+ * its arguments per line, '#' comments, double-quoted arguments, and
+ * `server NAME {` ... `}` blocks.  Anything unknown or malformed is refused
+ * with the file name, the line number and the reason.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+
+#define CONF_MAX_ARGS	32
+#define CONF_LINE_MAX	4096
+
+struct conf_parser {
+	const char	*name;		/* file name, for messages */
+	int		 line;
+	char		*err;
+	size_t		 errlen;
+	struct conf	*conf;
+	struct conf_server *server;	/* open block, or NULL */
+};
+
+static int
+conf_fail(struct conf_parser *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+conf_fail(struct conf_parser *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "%s:%d: %s", p->name, p->line, msg);
+	return -1;
+}
+
+const char *
+conf_addr_str(const struct conf_addr *a, char *buf, size_t len)
+{
+	if (inet_ntop(a->family, &a->u, buf, (socklen_t)len) == NULL)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+int
+conf_addr_parse(const char *s, struct conf_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, &a->u.v4) == 1) {
+		a->family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &a->u.v6) == 1) {
+		a->family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+conf_addr_equal(const struct conf_addr *a, const struct conf_addr *b)
+{
+	if (a->family != b->family)
+		return 0;
+	if (a->family == AF_INET)
+		return a->u.v4.s_addr == b->u.v4.s_addr;
+	return memcmp(&a->u.v6, &b->u.v6, sizeof(a->u.v6)) == 0;
+}
+
+/*
+ * Split one line into words: whitespace separates, '#' starts a comment
+ * outside quotes, "..." groups (with \" and \\ escapes).  The line is
+ * modified in place.  Returns the word count or -1.
+ */
+static int
+conf_split(struct conf_parser *p, char *s, char **av)
+{
+	int ac = 0;
+	char *w;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == '\r')
+			s++;
+		if (*s == '\0' || *s == '#')
+			return ac;
+		if (ac == CONF_MAX_ARGS)
+			return conf_fail(p, "too many arguments");
+		if (*s == '"') {
+			w = ++s;
+			av[ac++] = w;
+			for (;;) {
+				if (*s == '\0')
+					return conf_fail(p,
+					    "unterminated quoted string");
+				if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+					s++;
+				else if (*s == '"')
+					break;
+				*w++ = *s++;
+			}
+			*w = '\0';
+			s++;
+			if (*s != '\0' && *s != ' ' && *s != '\t' &&
+			    *s != '\r' && *s != '#')
+				return conf_fail(p,
+				    "unexpected text after quoted string");
+			continue;
+		}
+		av[ac++] = s;
+		while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\r' &&
+		    *s != '#')
+			s++;
+		if (*s == '#') {
+			*s = '\0';
+			return ac;
+		}
+		if (*s != '\0')
+			*s++ = '\0';
+	}
+}
+
+static int
+conf_want_args(struct conf_parser *p, int ac, int min, int max,
+    const char *what)
+{
+	if (ac - 1 < min)
+		return conf_fail(p, "%s: missing argument", what);
+	if (max >= 0 && ac - 1 > max)
+		return conf_fail(p, "%s: too many arguments", what);
+	return 0;
+}
+
+static int
+conf_set_path(struct conf_parser *p, char **dst, const char *what,
+    const char *val)
+{
+	if (val[0] != '/')
+		return conf_fail(p, "%s: \"%s\" is not an absolute path",
+		    what, val);
+	if (strlen(val) >= PATH_MAX)
+		return conf_fail(p, "%s: path too long", what);
+	free(*dst);
+	if ((*dst = strdup(val)) == NULL)
+		return conf_fail(p, "out of memory");
+	return 0;
+}
+
+static int
+conf_parse_port(const char *s, uint16_t *port)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* ADDR:PORT, [V6ADDR]:PORT, or ADDR alone (default port). */
+static int
+conf_parse_listen(struct conf_parser *p, const char *val)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port = NULL, *colon;
+	size_t hl;
+
+	if (val[0] == '[') {
+		const char *end = strchr(val, ']');
+
+		if (end == NULL)
+			return conf_fail(p, "export_listen: missing ']'");
+		hl = (size_t)(end - val - 1);
+		if (hl >= sizeof(host))
+			return conf_fail(p, "export_listen: bad address");
+		memcpy(host, val + 1, hl);
+		host[hl] = '\0';
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0')
+			return conf_fail(p, "export_listen: bad address");
+	} else {
+		colon = strchr(val, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			return conf_fail(p, "export_listen: write IPv6 "
+			    "addresses as [ADDR]:PORT");
+		hl = colon ? (size_t)(colon - val) : strlen(val);
+		if (hl >= sizeof(host))
+			return conf_fail(p, "export_listen: bad address");
+		memcpy(host, val, hl);
+		host[hl] = '\0';
+		if (colon != NULL)
+			port = colon + 1;
+	}
+	if (conf_addr_parse(host, &p->conf->export_addr) != 0)
+		return conf_fail(p, "export_listen: \"%s\" is not an IP address",
+		    host);
+	p->conf->export_port = CONF_DEFAULT_EXPORT_PORT;
+	if (port != NULL && conf_parse_port(port, &p->conf->export_port) != 0)
+		return conf_fail(p, "export_listen: \"%s\" is not a port "
+		    "number (1-65535)", port);
+	p->conf->export_enabled = 1;
+	return 0;
+}
+
+static int
+conf_valid_name(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > CONF_NAME_MAX || !isalnum((unsigned char)s[0]))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_' && s[i] != '.')
+			return 0;
+	return 1;
+}
+
+static int
+conf_server_open(struct conf_parser *p, int ac, char **av)
+{
+	struct conf *c = p->conf;
+	struct conf_server *s;
+	size_t i;
+
+	if (p->server != NULL)
+		return conf_fail(p, "server blocks cannot be nested");
+	if (ac != 3 || strcmp(av[2], "{") != 0)
+		return conf_fail(p, "expected: server NAME {");
+	if (!conf_valid_name(av[1]))
+		return conf_fail(p, "server: \"%s\" is not a valid name "
+		    "(letters, digits, '-', '_', '.'; at most %d)", av[1],
+		    CONF_NAME_MAX);
+	for (i = 0; i < c->nservers; i++)
+		if (strcmp(c->servers[i].name, av[1]) == 0)
+			return conf_fail(p, "server %s: defined twice "
+			    "(first at line %d)", av[1], c->servers[i].line);
+	if (c->nservers == CONF_MAX_SERVERS)
+		return conf_fail(p, "too many servers (at most %d)",
+		    CONF_MAX_SERVERS);
+	s = realloc(c->servers, (c->nservers + 1) * sizeof(*s));
+	if (s == NULL)
+		return conf_fail(p, "out of memory");
+	c->servers = s;
+	s = &c->servers[c->nservers++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", av[1]);
+	s->line = p->line;
+	p->server = s;
+	return 0;
+}
+
+static int
+conf_server_close(struct conf_parser *p)
+{
+	struct conf_server *s = p->server;
+	struct conf *c = p->conf;
+	size_t i;
+
+	if (s == NULL)
+		return conf_fail(p, "'}' without an open server block");
+	if (s->service_ip.family == 0)
+		return conf_fail(p, "server %s: service_ip is required",
+		    s->name);
+	if (s->nports == 0)
+		s->ports[s->nports++] = 22;
+	for (i = 0; i + 1 < c->nservers; i++)
+		if (conf_addr_equal(&c->servers[i].service_ip, &s->service_ip))
+			return conf_fail(p, "server %s: service_ip already "
+			    "used by server %s", s->name, c->servers[i].name);
+	p->server = NULL;
+	return 0;
+}
+
+static int
+conf_server_directive(struct conf_parser *p, int ac, char **av)
+{
+	struct conf_server *s = p->server;
+	int i, j;
+
+	if (strcmp(av[0], "server") == 0)
+		return conf_fail(p, "server blocks cannot be nested");
+	if (strcmp(av[0], "service_ip") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		if (conf_addr_parse(av[1], &s->service_ip) != 0)
+			return conf_fail(p, "service_ip: \"%s\" is not an IP "
+			    "address", av[1]);
+		return 0;
+	}
+	if (strcmp(av[0], "ports") == 0) {
+		if (conf_want_args(p, ac, 1, CONF_MAX_PORTS, av[0]) != 0)
+			return -1;
+		s->nports = 0;
+		for (i = 1; i < ac; i++) {
+			uint16_t port;
+
+			if (conf_parse_port(av[i], &port) != 0)
+				return conf_fail(p, "ports: \"%s\" is not a "
+				    "port number (1-65535)", av[i]);
+			for (j = 0; j < s->nports; j++)
+				if (s->ports[j] == port)
+					return conf_fail(p, "ports: %u listed "
+					    "twice", port);
+			s->ports[s->nports++] = port;
+		}
+		return 0;
+	}
+	if (strcmp(av[0], "signing_key") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_set_path(p, &s->signing_key, av[0], av[1]);
+	}
+	if (strcmp(av[0], "fence") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return conf_fail(p, "fence: give one argument: `none` "
+			    "or a command (quote it if it has arguments)");
+		free(s->fence);
+		s->fence = NULL;
+		s->fence_none = 0;
+		if (strcmp(av[1], "none") == 0) {
+			s->fence_none = 1;
+			return 0;
+		}
+		if (av[1][0] != '/')
+			return conf_fail(p, "fence: the command must start "
+			    "with an absolute path");
+		if ((s->fence = strdup(av[1])) == NULL)
+			return conf_fail(p, "out of memory");
+		return 0;
+	}
+	return conf_fail(p, "unknown directive \"%s\" in server block",
+	    av[0]);
+}
+
+static int
+conf_global_directive(struct conf_parser *p, int ac, char **av)
+{
+	struct conf *c = p->conf;
+
+	if (strcmp(av[0], "interface") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		if (strlen(av[1]) >= IF_NAMESIZE || strchr(av[1], '/') != NULL)
+			return conf_fail(p, "interface: \"%s\" is not a valid "
+			    "interface name", av[1]);
+		free(c->interface);
+		if ((c->interface = strdup(av[1])) == NULL)
+			return conf_fail(p, "out of memory");
+		return 0;
+	}
+	if (strcmp(av[0], "state_file") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_set_path(p, &c->state_file, av[0], av[1]);
+	}
+	if (strcmp(av[0], "recovery_key") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_set_path(p, &c->recovery_key, av[0], av[1]);
+	}
+	if (strcmp(av[0], "control_socket") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		if (strlen(av[1]) >= 100)
+			return conf_fail(p, "control_socket: path too long "
+			    "for a Unix socket (at most 99 bytes)");
+		return conf_set_path(p, &c->control_socket, av[0], av[1]);
+	}
+	if (strcmp(av[0], "export_listen") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		if (strcmp(av[1], "none") == 0) {
+			c->export_enabled = 0;
+			return 0;
+		}
+		return conf_parse_listen(p, av[1]);
+	}
+	if (strcmp(av[0], "server") == 0)
+		return conf_server_open(p, ac, av);
+	return conf_fail(p, "unknown directive \"%s\"", av[0]);
+}
+
+static int
+conf_defaults(struct conf_parser *p)
+{
+	struct conf *c = p->conf;
+
+	if (c->interface == NULL)
+		return conf_fail(p, "interface is required");
+	if (c->state_file == NULL &&
+	    (c->state_file = strdup(CONF_DEFAULT_STATE_FILE)) == NULL)
+		return conf_fail(p, "out of memory");
+	if (c->recovery_key == NULL &&
+	    (c->recovery_key = strdup(CONF_DEFAULT_RECOVERY_KEY)) == NULL)
+		return conf_fail(p, "out of memory");
+	if (c->control_socket == NULL &&
+	    (c->control_socket = strdup(CONF_DEFAULT_CONTROL_SOCKET)) == NULL)
+		return conf_fail(p, "out of memory");
+	if (c->nservers == 0)
+		return conf_fail(p, "no server block: nothing to protect");
+	return 0;
+}
+
+int
+conf_parse(const char *text, size_t len, const char *name,
+    struct conf **out, char *err, size_t errlen)
+{
+	struct conf_parser p;
+	char line[CONF_LINE_MAX], *av[CONF_MAX_ARGS];
+	size_t i = 0, n;
+	int ac;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	p.name = name;
+	p.err = err;
+	p.errlen = errlen;
+	if (len > CONF_MAX_SIZE)
+		return conf_fail(&p, "file too large (at most %d bytes)",
+		    CONF_MAX_SIZE);
+	if ((p.conf = calloc(1, sizeof(*p.conf))) == NULL)
+		return conf_fail(&p, "out of memory");
+	if ((p.conf->path = strdup(name)) == NULL) {
+		conf_fail(&p, "out of memory");
+		goto fail;
+	}
+	while (i < len) {
+		p.line++;
+		for (n = 0; i + n < len && text[i + n] != '\n'; n++)
+			;
+		if (n >= sizeof(line)) {
+			conf_fail(&p, "line too long (at most %d bytes)",
+			    CONF_LINE_MAX - 1);
+			goto fail;
+		}
+		if (memchr(text + i, '\0', n) != NULL) {
+			conf_fail(&p, "NUL byte in line");
+			goto fail;
+		}
+		memcpy(line, text + i, n);
+		line[n] = '\0';
+		i += n + 1;
+		if ((ac = conf_split(&p, line, av)) < 0)
+			goto fail;
+		if (ac == 0)
+			continue;
+		if (strcmp(av[0], "}") == 0) {
+			if (ac != 1) {
+				conf_fail(&p, "unexpected text after '}'");
+				goto fail;
+			}
+			if (conf_server_close(&p) != 0)
+				goto fail;
+		} else if (p.server != NULL) {
+			if (conf_server_directive(&p, ac, av) != 0)
+				goto fail;
+		} else if (conf_global_directive(&p, ac, av) != 0)
+			goto fail;
+	}
+	if (p.server != NULL) {
+		conf_fail(&p, "server %s: block opened at line %d is not "
+		    "closed", p.server->name, p.server->line);
+		goto fail;
+	}
+	if (conf_defaults(&p) != 0)
+		goto fail;
+	*out = p.conf;
+	return 0;
+ fail:
+	conf_free(p.conf);
+	return -1;
+}
+
+int
+conf_load(const char *path, struct conf **out, char *err, size_t errlen)
+{
+	struct stat st;
+	char *text, *abs;
+	ssize_t r;
+	size_t got = 0;
+	int fd, ret;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_size > CONF_MAX_SIZE) {
+		snprintf(err, errlen, "%s: file too large (at most %d bytes)",
+		    path, CONF_MAX_SIZE);
+		close(fd);
+		return -1;
+	}
+	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		close(fd);
+		return -1;
+	}
+	while (got < (size_t)st.st_size) {
+		r = read(fd, text + got, (size_t)st.st_size - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	ret = conf_parse(text, got, path, out, err, errlen);
+	free(text);
+	/* Keep the absolute path: reloads must find the file again. */
+	if (ret == 0 && (abs = realpath(path, NULL)) != NULL) {
+		free((*out)->path);
+		(*out)->path = abs;
+	}
+	return ret;
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nservers; i++) {
+		free(c->servers[i].signing_key);
+		free(c->servers[i].fence);
+	}
+	free(c->servers);
+	free(c->path);
+	free(c->interface);
+	free(c->state_file);
+	free(c->recovery_key);
+	free(c->control_socket);
+	free(c);
+}

@@ -1,0 +1,68 @@
+/*
+ * conf: the one parser of jeebs.conf.  Every directive it accepts is
+ * documented, with its default, in docs/jeebs.conf.5; the two change together.
+ */
+#ifndef SJ_CONF_H
+#define SJ_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#define CONF_MAX_SERVERS	64
+#define CONF_MAX_PORTS		16
+#define CONF_NAME_MAX		32
+#define CONF_MAX_SIZE		(1024 * 1024)	/* refuse larger files */
+
+#define CONF_DEFAULT_STATE_FILE		"/var/lib/securejeebs/state.db"
+#define CONF_DEFAULT_RECOVERY_KEY	"/etc/securejeebs/recovery.key"
+#define CONF_DEFAULT_CONTROL_SOCKET	"/run/securejeebs/control.sock"
+#define CONF_DEFAULT_EXPORT_PORT	7022
+
+/* An IPv4 or IPv6 address. */
+struct conf_addr {
+	int		family;		/* AF_INET or AF_INET6 */
+	union {
+		struct in_addr	v4;
+		struct in6_addr	v6;
+	} u;
+};
+
+/* One protected production server: a `server NAME { ... }` block. */
+struct conf_server {
+	char		 name[CONF_NAME_MAX + 1];
+	struct conf_addr service_ip;
+	uint16_t	 ports[CONF_MAX_PORTS];
+	int		 nports;
+	char		*signing_key;	/* pinned export signing key, or NULL */
+	char		*fence;		/* fence command, or NULL */
+	int		 fence_none;	/* `fence none`: take over unfenced */
+	int		 line;		/* where the block starts */
+};
+
+struct conf {
+	char			*path;
+	char			*interface;
+	char			*state_file;
+	char			*recovery_key;
+	char			*control_socket;
+	int			 export_enabled;
+	struct conf_addr	 export_addr;
+	uint16_t		 export_port;
+	struct conf_server	*servers;
+	size_t			 nservers;
+};
+
+/* Read and check the file at path; on error *out is NULL and err says where and why. */
+int	conf_load(const char *path, struct conf **out, char *err, size_t errlen);
+/* Parse text as if read from a file called name (tests and fuzzing). */
+int	conf_parse(const char *text, size_t len, const char *name,
+	    struct conf **out, char *err, size_t errlen);
+/* Release a configuration. */
+void	conf_free(struct conf *c);
+/* Format an address as text into buf. */
+const char *conf_addr_str(const struct conf_addr *a, char *buf, size_t len);
+/* Parse an IPv4 or IPv6 address; 0 on success. */
+int	conf_addr_parse(const char *s, struct conf_addr *a);
+
+#endif

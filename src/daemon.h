@@ -1,0 +1,33 @@
+/*
+ * daemon: what securejeebsd's main holds together, shared with the control
+ * request handlers that report on it.
+ */
+#ifndef SJ_DAEMON_H
+#define SJ_DAEMON_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "store.h"
+
+/* Per-server runtime state. */
+struct daemon_server {
+	const struct conf_server *conf;
+	char		 state[16];	/* health state name */
+	int64_t		 since_us;	/* when it entered that state */
+};
+
+struct daemon {
+	struct conf		*conf;
+	struct store		*store;
+	struct daemon_server	*servers;
+	size_t			 nservers;
+	int64_t			 started_us;
+	double			 started_mono;
+};
+
+/* Answer one control request (the control module's handler). */
+int	daemon_control(void *arg, int ac, char **av, struct buf *out);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * securejeebsd: the SecureJeebs daemon.  main() reads the configuration,
+ * opens the state file, wires the modules together and owns the single
+ * libev loop; modules never run loops of their own.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "control.h"
+#include "daemon.h"
+#include "log.h"
+#include "store.h"
+#include "version.h"
+
+#define DEFAULT_CONFIG	"/etc/securejeebs/jeebs.conf"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: securejeebsd [-dft] [-c config_file]\n"
+	    "       securejeebsd -V\n");
+	exit(2);
+}
+
+static void
+sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	log_notice("received %s, shutting down", strsignal(w->signum));
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = w->data;
+	struct conf *c;
+	char err[512];
+
+	(void)loop;
+	(void)revents;
+	if (conf_load(d->conf->path, &c, err, sizeof(err)) != 0) {
+		log_error("reload refused, keeping the running "
+		    "configuration: %s", err);
+		store_put_event(d->store, NULL, "reload-refused", "%s", err);
+		return;
+	}
+	conf_free(c);
+	log_warn("reload: %s is valid, but this version applies changes "
+	    "only at restart", d->conf->path);
+	store_put_event(d->store, NULL, "reload-deferred",
+	    "configuration valid; applied at next restart");
+}
+
+static int
+daemon_servers_init(struct daemon *d)
+{
+	size_t i;
+	int r;
+
+	d->nservers = d->conf->nservers;
+	if ((d->servers = calloc(d->nservers, sizeof(*d->servers))) == NULL)
+		return -1;
+	for (i = 0; i < d->nservers; i++) {
+		struct daemon_server *s = &d->servers[i];
+
+		s->conf = &d->conf->servers[i];
+		r = store_get_server_state(d->store, s->conf->name, s->state,
+		    sizeof(s->state), &s->since_us);
+		/* No health monitoring yet: every server starts unknown. */
+		if (r != 1 || strcmp(s->state, "unknown") != 0) {
+			snprintf(s->state, sizeof(s->state), "unknown");
+			s->since_us = d->started_us;
+			store_put_server_state(d->store, s->conf->name,
+			    s->state, s->since_us);
+		}
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *config = DEFAULT_CONFIG;
+	struct daemon d;
+	struct ev_loop *loop;
+	ev_signal sigterm, sigint, sighup;
+	char err[512];
+	int ch, foreground = 0, debug = 0, test_only = 0;
+
+	while ((ch = getopt(argc, argv, "c:dftV")) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 't':
+			test_only = 1;
+			break;
+		case 'V':
+			printf("securejeebsd %s\n", SJ_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	umask(077);
+	memset(&d, 0, sizeof(d));
+	if (conf_load(config, &d.conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "securejeebsd: %s\n", err);
+		return 1;
+	}
+	if (test_only) {
+		printf("%s: configuration OK (%zu servers)\n", config,
+		    d.conf->nservers);
+		conf_free(d.conf);
+		return 0;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "securejeebsd: must run as root\n");
+		return 1;
+	}
+	log_init("securejeebsd", foreground, debug);
+	if (store_open(d.conf->state_file, &d.store, err, sizeof(err)) != 0) {
+		log_error("cannot open state file: %s", err);
+		return 1;
+	}
+	loop = ev_default_loop(EVFLAG_AUTO);
+	d.started_us = store_now_us();
+	d.started_mono = ev_time();
+	if (daemon_servers_init(&d) != 0) {
+		log_error("out of memory");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	ev_signal_init(&sigterm, sigterm_cb, SIGTERM);
+	ev_signal_init(&sigint, sigterm_cb, SIGINT);
+	ev_signal_init(&sighup, sighup_cb, SIGHUP);
+	sighup.data = &d;
+	ev_signal_start(loop, &sigterm);
+	ev_signal_start(loop, &sigint);
+	ev_signal_start(loop, &sighup);
+	if (control_init(loop, d.conf->control_socket, daemon_control,
+	    &d) != 0)
+		return 1;
+
+	log_notice("securejeebsd %s started: %zu servers, interface %s, "
+	    "state %s (schema %d), control %s", SJ_VERSION, d.nservers,
+	    d.conf->interface, d.conf->state_file,
+	    store_schema_version(d.store), d.conf->control_socket);
+	store_put_event(d.store, NULL, "daemon-start", "securejeebsd %s, "
+	    "pid %ld", SJ_VERSION, (long)getpid());
+
+	ev_run(loop, 0);
+
+	control_fini();
+	store_put_event(d.store, NULL, "daemon-stop", "clean shutdown");
+	store_close(d.store);
+	free(d.servers);
+	conf_free(d.conf);
+	log_notice("stopped");
+	log_fini();
+	ev_loop_destroy(loop);
+	return 0;
+}

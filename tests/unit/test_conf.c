@@ -1,0 +1,218 @@
+/* Unit tests for src/conf.c: jeebs.conf parsing, defaults and refusals. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "conf.h"
+
+static struct conf *
+parse_ok(const char *text)
+{
+	struct conf *c;
+	char err[512] = "";
+
+	if (conf_parse(text, strlen(text), "t.conf", &c, err,
+	    sizeof(err)) != 0)
+		fail_msg("unexpected refusal: %s", err);
+	return c;
+}
+
+/* The text must be refused with exactly this message. */
+static void
+parse_bad(const char *text, const char *want)
+{
+	struct conf *c = (struct conf *)1;
+	char err[512] = "";
+
+	assert_int_equal(conf_parse(text, strlen(text), "t.conf", &c, err,
+	    sizeof(err)), -1);
+	assert_null(c);
+	if (strcmp(err, want) != 0)
+		fail_msg("got \"%s\", want \"%s\"", err, want);
+}
+
+static void
+test_full(void **state)
+{
+	struct conf *c;
+	char a[64];
+
+	(void)state;
+	c = parse_ok(
+	    "# comment line\n"
+	    "interface        eth1   # trailing comment\n"
+	    "state_file       /var/lib/sj/state.db\n"
+	    "recovery_key     /etc/sj/recovery.key\n"
+	    "export_listen    198.18.0.4:7022\n"
+	    "control_socket   /run/sj/control.sock\n"
+	    "\n"
+	    "server web1 {\n"
+	    "    service_ip   198.18.0.2\n"
+	    "    ports        22 2222\n"
+	    "    signing_key  /etc/sj/web1-export.pub\n"
+	    "    fence        \"/usr/local/sbin/fence-web1 --hard\"\n"
+	    "}\n"
+	    "server web2 {\n"
+	    "\tservice_ip 2001:db8::2\n"
+	    "\tfence none\n"
+	    "}\n");
+	assert_string_equal(c->interface, "eth1");
+	assert_string_equal(c->state_file, "/var/lib/sj/state.db");
+	assert_string_equal(c->recovery_key, "/etc/sj/recovery.key");
+	assert_string_equal(c->control_socket, "/run/sj/control.sock");
+	assert_true(c->export_enabled);
+	assert_string_equal(conf_addr_str(&c->export_addr, a, sizeof(a)),
+	    "198.18.0.4");
+	assert_int_equal(c->export_port, 7022);
+	assert_int_equal(c->nservers, 2);
+	assert_string_equal(c->servers[0].name, "web1");
+	assert_int_equal(c->servers[0].nports, 2);
+	assert_int_equal(c->servers[0].ports[1], 2222);
+	assert_string_equal(c->servers[0].fence,
+	    "/usr/local/sbin/fence-web1 --hard");
+	assert_false(c->servers[0].fence_none);
+	assert_string_equal(c->servers[0].signing_key,
+	    "/etc/sj/web1-export.pub");
+	assert_string_equal(conf_addr_str(&c->servers[1].service_ip, a,
+	    sizeof(a)), "2001:db8::2");
+	assert_true(c->servers[1].fence_none);
+	assert_null(c->servers[1].fence);
+	conf_free(c);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = parse_ok("interface eth0\nserver a {\nservice_ip 10.0.0.1\n}\n");
+	assert_string_equal(c->state_file, CONF_DEFAULT_STATE_FILE);
+	assert_string_equal(c->recovery_key, CONF_DEFAULT_RECOVERY_KEY);
+	assert_string_equal(c->control_socket, CONF_DEFAULT_CONTROL_SOCKET);
+	assert_false(c->export_enabled);
+	assert_int_equal(c->servers[0].nports, 1);
+	assert_int_equal(c->servers[0].ports[0], 22);
+	assert_null(c->servers[0].fence);
+	assert_false(c->servers[0].fence_none);
+	conf_free(c);
+	c = parse_ok("interface eth0\nexport_listen [2001:db8::4]\n"
+	    "server a {\nservice_ip 10.0.0.1\n}\n");
+	assert_int_equal(c->export_port, CONF_DEFAULT_EXPORT_PORT);
+	conf_free(c);
+}
+
+static void
+test_refusals(void **state)
+{
+	(void)state;
+	parse_bad("interface eth0\nbogus 1\n",
+	    "t.conf:2: unknown directive \"bogus\"");
+	parse_bad("server a {\nservice_ip 1.2.3.4\n}\n",
+	    "t.conf:3: interface is required");
+	parse_bad("interface eth0\n",
+	    "t.conf:1: no server block: nothing to protect");
+	parse_bad("interface eth0\nserver a {\nservice_ip 1.2.3\n}\n",
+	    "t.conf:3: service_ip: \"1.2.3\" is not an IP address");
+	parse_bad("interface eth0\nserver a {\nports 22\n}\n",
+	    "t.conf:4: server a: service_ip is required");
+	parse_bad("interface eth0\nserver a {\nservice_ip 1.2.3.4\n",
+	    "t.conf:3: server a: block opened at line 2 is not closed");
+	parse_bad("interface eth0\n}\n",
+	    "t.conf:2: '}' without an open server block");
+	parse_bad("interface eth0\nserver a {\nserver b {\n",
+	    "t.conf:3: server blocks cannot be nested");
+	parse_bad("interface eth0\nserver a {\nservice_ip 1.2.3.4\n"
+	    "ports 22 70000\n}\n",
+	    "t.conf:4: ports: \"70000\" is not a port number (1-65535)");
+	parse_bad("interface eth0\nserver a {\nservice_ip 1.2.3.4\n"
+	    "ports 22 22\n}\n", "t.conf:4: ports: 22 listed twice");
+	parse_bad("interface eth0\nserver a {\nservice_ip 1.2.3.4\n}\n"
+	    "server a {\n", "t.conf:5: server a: defined twice (first at "
+	    "line 2)");
+	parse_bad("interface eth0\nserver a {\nservice_ip 1.2.3.4\n}\n"
+	    "server b {\nservice_ip 1.2.3.4\n}\n",
+	    "t.conf:7: server b: service_ip already used by server a");
+	parse_bad("interface eth0\nstate_file relative/x.db\n",
+	    "t.conf:2: state_file: \"relative/x.db\" is not an absolute "
+	    "path");
+	parse_bad("interface eth0\nexport_listen 1.2.3.4:0\n",
+	    "t.conf:2: export_listen: \"0\" is not a port number (1-65535)");
+	parse_bad("interface eth0\nexport_listen ::1:22\n",
+	    "t.conf:2: export_listen: write IPv6 addresses as [ADDR]:PORT");
+	parse_bad("interface \"eth0\n",
+	    "t.conf:1: unterminated quoted string");
+	parse_bad("interface\n", "t.conf:1: interface: missing argument");
+	parse_bad("interface a b\n", "t.conf:1: interface: too many "
+	    "arguments");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "fence relative\n}\n",
+	    "t.conf:4: fence: the command must start with an absolute path");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "fence /bin/x -y\n}\n",
+	    "t.conf:4: fence: give one argument: `none` or a command (quote "
+	    "it if it has arguments)");
+	parse_bad("interface a\nserver bad/name {\n", "t.conf:2: server: "
+	    "\"bad/name\" is not a valid name (letters, digits, '-', '_', "
+	    "'.'; at most 32)");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\nwhat 1\n}\n",
+	    "t.conf:4: unknown directive \"what\" in server block");
+}
+
+static void
+test_hostile_bytes(void **state)
+{
+	struct conf *c;
+	char err[512], big[5000];
+	static const char nul[] = "interface eth0\nserver a\0 {\n";
+
+	(void)state;
+	assert_int_equal(conf_parse(nul, sizeof(nul) - 1, "t.conf", &c, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "t.conf:2: NUL byte in line");
+	memset(big, 'a', sizeof(big));
+	assert_int_equal(conf_parse(big, sizeof(big), "t.conf", &c, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "t.conf:1: line too long (at most 4095 "
+	    "bytes)");
+}
+
+static void
+test_load_file(void **state)
+{
+	char path[] = "/tmp/sj-test-conf-XXXXXX", err[512];
+	struct conf *c;
+	const char *text = "interface lo\nserver a {\nservice_ip ::1\n}\n";
+	int fd;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
+	close(fd);
+	assert_int_equal(conf_load(path, &c, err, sizeof(err)), 0);
+	assert_string_equal(c->path, path);
+	conf_free(c);
+	unlink(path);
+	assert_int_equal(conf_load(path, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "No such file"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_hostile_bytes),
+		cmocka_unit_test(test_load_file),
+	};
+
+	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
+}
