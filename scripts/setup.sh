@@ -15,7 +15,7 @@ PKGS="build-essential autoconf automake pkg-config
 libpcap-dev libssl-dev libsqlite3-dev libev-dev libcmocka-dev sqlite3"
 # Build of the patched OpenSSH from Debian's source package, with the same
 # features as Debian's own build (see scripts/build-openssh.sh).
-PKGS="$PKGS dpkg-dev quilt zlib1g-dev libpam0g-dev libselinux1-dev
+PKGS="$PKGS dpkg-dev quilt patch zlib1g-dev libpam0g-dev libselinux1-dev
 libkrb5-dev libedit-dev libaudit-dev libfido2-dev libsystemd-dev libwrap0-dev"
 # The network lab, its clients and the benchmarks.
 PKGS="$PKGS iproute2 iputils-ping tcpdump procps psmisc util-linux
