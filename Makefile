@@ -20,7 +20,7 @@ LIBS		= $(PCAP_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(EV_LIBS)
 
 # The daemon's modules, in the order data flows through them.
 CORE_OBJS	= src/buf.o src/log.o src/json.o src/table.o src/conf.o \
-		  src/store.o src/control.o src/report.o
+		  src/store.o src/control.o src/report.o src/seal.o
 DAEMON_OBJS	= src/main.o
 CTL_OBJS	= src/ctl.o
 REPLAY_OBJS	= replay/jeebs-replay.o

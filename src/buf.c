@@ -205,7 +205,8 @@ buf_grow(struct buf *b, size_t len)
 		b->off = 0;
 	}
 	need = b->len + len;
-	if (need <= b->alloc)
+	/* Allocate even for len 0, so that buf_reserve() has a place to point. */
+	if (need <= b->alloc && b->data != NULL)
 		return BUF_OK;
 	nalloc = b->alloc < 256 ? 256 : b->alloc;
 	while (nalloc < need)

@@ -73,9 +73,10 @@ chars_ok(const uint8_t *p, size_t len, int class)
 		c = p[i];
 		switch (class) {
 		case CHARS_SENDER:
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-			    c == '-'))
+			if (!((c >= 'a' && c <= 'z') ||
+			    (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') ||
+			    c == '.' || c == '_' || c == '-'))
 				return 0;
 			break;
 		case CHARS_TOKEN:
@@ -304,7 +305,7 @@ seal_key_load_public(const char *path, int type, struct seal_key **kp)
 	return key_load(path, type, 0, kp);
 }
 
-/* Create path (never replacing a file) with exactly mode and the BIO's bytes. */
+/* Create path (never replacing a file), exactly mode, with the BIO's bytes. */
 static int
 key_file_write(const char *path, mode_t mode, BIO *mem)
 {
@@ -745,7 +746,7 @@ seal_open(const uint8_t *rec, size_t len, const struct seal_key *recipient,
 	uint8_t eph_pub[SEAL_PUBKEY_LEN], rcpt_pub[SEAL_PUBKEY_LEN];
 	uint8_t tag[SEAL_TAG_LEN], sig[SEAL_SIG_LEN];
 	uint8_t shared[SEAL_SHARED_LEN], okm[SEAL_OKM_LEN];
-	uint8_t *ptp;
+	uint8_t *ptp = NULL;
 	size_t hdr_len, ct_len;
 	int r;
 
@@ -789,7 +790,7 @@ seal_open(const uint8_t *rec, size_t len, const struct seal_key *recipient,
 		r = SEAL_ERR_CRYPTO;
 		goto out;
 	}
-	if (buf_reserve(&pt, ct_len, &ptp) != 0) {
+	if (ct_len > 0 && buf_reserve(&pt, ct_len, &ptp) != 0) {
 		r = SEAL_ERR_NOMEM;
 		goto out;
 	}
@@ -978,9 +979,11 @@ get_dir(struct buf *b, struct seal_dir *d)
 	if (get_text(b, d->cipher, 1, SEAL_NAME_MAX, CHARS_TOKEN) != 0 ||
 	    get_text(b, d->mac, 0, SEAL_NAME_MAX, CHARS_TOKEN) != 0 ||
 	    get_text(b, d->comp, 1, SEAL_NAME_MAX, CHARS_TOKEN) != 0 ||
-	    get_bytes(b, d->enc_key, &d->enc_key_len, 0, SEAL_SECRET_MAX) != 0 ||
+	    get_bytes(b, d->enc_key, &d->enc_key_len, 0,
+	    SEAL_SECRET_MAX) != 0 ||
 	    get_bytes(b, d->iv, &d->iv_len, 0, SEAL_SECRET_MAX) != 0 ||
-	    get_bytes(b, d->mac_key, &d->mac_key_len, 0, SEAL_SECRET_MAX) != 0 ||
+	    get_bytes(b, d->mac_key, &d->mac_key_len, 0,
+	    SEAL_SECRET_MAX) != 0 ||
 	    buf_get_u32(b, &d->start_seqnr) != 0 ||
 	    buf_get_u8(b, &strict) != 0 || strict > 1)
 		return SEAL_ERR_PAYLOAD;

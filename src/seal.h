@@ -19,8 +19,8 @@
 #define SEAL_ERR_TRUNCATED	-3	/* record shorter than it says */
 #define SEAL_ERR_OVERSIZE	-4	/* record or payload above the limit */
 #define SEAL_ERR_SIGNATURE	-5	/* signature does not verify */
-#define SEAL_ERR_DECRYPT	-6	/* AEAD open failed (wrong recipient key) */
-#define SEAL_ERR_REPLAY		-7	/* counter not above the last accepted */
+#define SEAL_ERR_DECRYPT	-6	/* AEAD open failed (wrong recipient) */
+#define SEAL_ERR_REPLAY		-7	/* counter not above the last one */
 #define SEAL_ERR_REORDER	-8	/* counter skips ahead of last + 1 */
 #define SEAL_ERR_STALE		-9	/* timestamp outside the allowed age */
 #define SEAL_ERR_SENDER		-10	/* header names another server */
@@ -63,7 +63,7 @@ struct seal_header {
 	char		sender[SEAL_SENDER_MAX + 1];
 	uint64_t	conn_id;	/* random, chosen by the exporter */
 	uint64_t	counter;	/* 0, 1, 2, ... per connection */
-	uint64_t	time;		/* exporter's clock, seconds since 1970 */
+	uint64_t	time;		/* exporter's clock, Unix seconds */
 };
 
 struct seal_endpoint {
@@ -82,7 +82,7 @@ struct seal_dir {
 	size_t		iv_len;
 	uint8_t		mac_key[SEAL_SECRET_MAX];
 	size_t		mac_key_len;
-	uint32_t	start_seqnr;	/* first packet sent under these keys */
+	uint32_t	start_seqnr;	/* seqnr of the first packet under them */
 	int		strict_kex;
 };
 
@@ -119,7 +119,7 @@ int	seal_key_type(const struct seal_key *k);
 int	seal_key_is_private(const struct seal_key *k);
 /* Free a key; private material is wiped by libcrypto. */
 void	seal_key_free(struct seal_key *k);
-/* Load a PEM private key; refused unless owned by root or us and mode 0?00. */
+/* Load a PEM private key; refused if not ours/root's or any group/other bit. */
 int	seal_key_load_private(const char *path, int type, struct seal_key **kp);
 /* Load a PEM public key; refused if group/other writable or owned by others. */
 int	seal_key_load_public(const char *path, int type, struct seal_key **kp);
@@ -128,23 +128,25 @@ int	seal_key_save_private(const struct seal_key *k, const char *path);
 /* Write a new public key file, mode 0644; never overwrites. */
 int	seal_key_save_public(const struct seal_key *k, const char *path);
 
-/* Seal and sign payload (hdr's version, flags ignored); appends record to out. */
+/* Seal and sign payload (hdr version/flags ignored); append record to out. */
 int	seal_create(const struct seal_header *hdr, const uint8_t *payload,
 	    size_t len, const struct seal_key *recipient,
 	    const struct seal_key *signer, struct buf *out);
 /* As seal_create with a given ephemeral private key: test vectors only. */
 int	seal_create_with_ephemeral(const struct seal_header *hdr,
-	    const uint8_t *payload, size_t len, const struct seal_key *recipient,
-	    const struct seal_key *signer, const struct seal_key *ephemeral,
-	    struct buf *out);
+	    const uint8_t *payload, size_t len,
+	    const struct seal_key *recipient, const struct seal_key *signer,
+	    const struct seal_key *ephemeral, struct buf *out);
 /* Total length of the record starting at p (needs 10 bytes), for framing. */
 int	seal_record_length(const uint8_t *p, size_t len, size_t *total);
-/* Parse a record's header without any crypto: unauthenticated, only to choose keys. */
-int	seal_peek_header(const uint8_t *rec, size_t len, struct seal_header *hdr);
+/* Parse the header with no crypto: unauthenticated, only to pick keys. */
+int	seal_peek_header(const uint8_t *rec, size_t len,
+	    struct seal_header *hdr);
 /* Check, verify, decrypt; appends the payload to out (marked secret). */
-int	seal_open(const uint8_t *rec, size_t len, const struct seal_key *recipient,
-	    const struct seal_key *signer, const char *expected_sender,
-	    struct seal_header *hdr, struct buf *out);
+int	seal_open(const uint8_t *rec, size_t len,
+	    const struct seal_key *recipient, const struct seal_key *signer,
+	    const char *expected_sender, struct seal_header *hdr,
+	    struct buf *out);
 /* Counter rule: first record 0, then exactly last + 1. */
 int	seal_replay_check(int have_last, uint64_t last, uint64_t counter);
 /* Reject a header whose time is more than max_age s from now (0: no check). */
