@@ -41,6 +41,7 @@
 #define SEAL_KEYFILE_MAX	4096
 
 #define KEYREC_FLAG_LOGIN	0x01
+#define KEYREC_FLAG_CLOSED	0x02
 
 /* Character classes for names carried in records. */
 #define CHARS_SENDER		0	/* [A-Za-z0-9._-] */
@@ -909,11 +910,16 @@ seal_keyrec_encode(const struct seal_keyrec *kr, struct buf *out)
 	else
 		return SEAL_ERR_INVALID;
 	if ((kr->has_login != 0 && kr->has_login != 1) ||
-	    kr->session_id_len < 1 || kr->session_id_len > SEAL_SESSION_ID_MAX)
+	    (kr->closed != 0 && kr->closed != 1) ||
+	    (kr->closed && kr->has_login))
+		return SEAL_ERR_INVALID;
+	if (!kr->closed && (kr->session_id_len < 1 ||
+	    kr->session_id_len > SEAL_SESSION_ID_MAX))
 		return SEAL_ERR_INVALID;
 	buf_set_secret(out);
 	if (buf_put_u8(out, SEAL_KEYREC_VERSION) != 0 ||
-	    buf_put_u8(out, kr->has_login ? KEYREC_FLAG_LOGIN : 0) != 0 ||
+	    buf_put_u8(out, (kr->has_login ? KEYREC_FLAG_LOGIN : 0) |
+	    (kr->closed ? KEYREC_FLAG_CLOSED : 0)) != 0 ||
 	    buf_put_u64(out, kr->conn_id) != 0 ||
 	    buf_put_u64(out, kr->counter) != 0 ||
 	    buf_put_u32(out, kr->kex_number) != 0 ||
@@ -923,6 +929,8 @@ seal_keyrec_encode(const struct seal_keyrec *kr, struct buf *out)
 	    buf_put(out, kr->server.addr, alen) != 0 ||
 	    buf_put_u16(out, kr->server.port) != 0)
 		return SEAL_ERR_OVERSIZE;
+	if (kr->closed)
+		return SEAL_OK;		/* the end notice carries no keys */
 	if ((r = put_bytes(out, kr->session_id, kr->session_id_len, 1,
 	    SEAL_SESSION_ID_MAX)) != 0 ||
 	    (r = put_text(out, kr->kex_alg, 1, SEAL_NAME_MAX,
@@ -1014,7 +1022,8 @@ seal_keyrec_decode(const uint8_t *p, size_t len,
 	if ((kr = seal_keyrec_new()) == NULL)
 		return SEAL_ERR_NOMEM;
 	if (buf_get_u8(&b, &flags) != 0 ||
-	    (flags & ~KEYREC_FLAG_LOGIN) != 0 ||
+	    (flags & ~(KEYREC_FLAG_LOGIN | KEYREC_FLAG_CLOSED)) != 0 ||
+	    (flags & KEYREC_FLAG_LOGIN && flags & KEYREC_FLAG_CLOSED) ||
 	    buf_get_u64(&b, &kr->conn_id) != 0 ||
 	    buf_get_u64(&b, &kr->counter) != 0 ||
 	    buf_get_u32(&b, &kr->kex_number) != 0 ||
@@ -1029,13 +1038,15 @@ seal_keyrec_decode(const uint8_t *p, size_t len,
 	if (buf_get(&b, kr->client.addr, alen) != 0 ||
 	    buf_get_u16(&b, &kr->client.port) != 0 ||
 	    buf_get(&b, kr->server.addr, alen) != 0 ||
-	    buf_get_u16(&b, &kr->server.port) != 0 ||
-	    get_bytes(&b, kr->session_id, &kr->session_id_len, 1,
+	    buf_get_u16(&b, &kr->server.port) != 0)
+		goto out;
+	kr->closed = (flags & KEYREC_FLAG_CLOSED) != 0;
+	if (!kr->closed && (get_bytes(&b, kr->session_id, &kr->session_id_len, 1,
 	    SEAL_SESSION_ID_MAX) != 0 ||
 	    get_text(&b, kr->kex_alg, 1, SEAL_NAME_MAX, CHARS_TOKEN) != 0 ||
 	    get_text(&b, kr->hostkey_alg, 1, SEAL_NAME_MAX, CHARS_TOKEN) != 0 ||
 	    get_dir(&b, &kr->c2s) != 0 ||
-	    get_dir(&b, &kr->s2c) != 0)
+	    get_dir(&b, &kr->s2c) != 0))
 		goto out;
 	kr->has_login = (flags & KEYREC_FLAG_LOGIN) != 0;
 	if (kr->has_login &&

@@ -101,6 +101,8 @@ struct seal_keyrec {
 	struct seal_dir	c2s;
 	struct seal_dir	s2c;
 	int		has_login;	/* the attested login below is set */
+	int		closed;		/* end notice: the connection ended;
+					   nothing after the endpoints is set */
 	char		user[SEAL_USER_MAX + 1];
 	char		auth_method[SEAL_NAME_MAX + 1];
 	char		auth_options[SEAL_OPTIONS_MAX + 1];

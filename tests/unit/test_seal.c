@@ -290,6 +290,41 @@ test_roundtrip_ipv4_nologin(void **state)
 	buf_free(&rec);
 }
 
+/* The end notice: endpoints only, no key material; login not allowed. */
+static void
+test_closed_notice(void **state)
+{
+	struct fixture *f = *state;
+	struct seal_keyrec *in, *out;
+	struct seal_header hdr, got;
+	struct buf rec, pl;
+
+	assert_non_null(in = seal_keyrec_new());
+	sample_keyrec(in, 77, 3);
+	in->has_login = 0;
+	in->closed = 1;
+	sample_header(&hdr, 77, 3);
+	make_record(f, &hdr, in, &rec);
+	assert_int_equal(open_record(f, buf_ptr(&rec), buf_len(&rec), &got,
+	    &out), SEAL_OK);
+	assert_int_equal(out->closed, 1);
+	assert_int_equal(out->conn_id, 77);
+	assert_int_equal(out->client.port, in->client.port);
+	/* Nothing secret travels in an end notice. */
+	assert_int_equal(out->session_id_len, 0);
+	assert_int_equal(out->c2s.enc_key_len, 0);
+	assert_int_equal(out->s2c.mac_key_len, 0);
+	assert_int_equal(out->kex_alg[0], '\0');
+	seal_keyrec_free(out);
+	buf_free(&rec);
+	/* Closed and login together are refused by the encoder. */
+	in->has_login = 1;
+	buf_init(&pl, SEAL_PAYLOAD_MAX);
+	assert_int_equal(seal_keyrec_encode(in, &pl), SEAL_ERR_INVALID);
+	buf_free(&pl);
+	seal_keyrec_free(in);
+}
+
 /* Two seals of the same payload differ (fresh ephemeral key each time). */
 static void
 test_nondeterministic(void **state)
@@ -1226,6 +1261,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip_ipv4_nologin,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_closed_notice, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_nondeterministic, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_payload_sizes, setup,
