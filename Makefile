@@ -33,6 +33,8 @@ ALL_OBJS	= $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS) $(REPLAY_OBJS) \
 		  $(UNIT_SRCS:.c=.o)
 
 .PHONY: all openssh check unit lab demo bench fuzz clean distclean
+# Keep object files of the unit tests between runs.
+.SECONDARY:
 
 all: $(PROGS)
 
