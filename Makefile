@@ -13,14 +13,17 @@ include config.mk
 WARN		= -Wall -Wextra -Wshadow -Wpointer-arith -Wmissing-prototypes
 HARDEN		= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS		= -std=c11 -O2 -g $(WARN) $(HARDEN) $(SANITIZE_FLAGS) $(CFLAGS_USER)
-CPPFLAGS	= -D_GNU_SOURCE -Isrc $(PCAP_CFLAGS) $(CRYPTO_CFLAGS) \
+CPPFLAGS	= -D_GNU_SOURCE -Isrc -Imonitor $(PCAP_CFLAGS) $(CRYPTO_CFLAGS) \
 		  $(SQLITE_CFLAGS) $(CPPFLAGS_USER)
 LDFLAGS		= -pie -Wl,-z,relro,-z,now $(SANITIZE_FLAGS) $(LDFLAGS_USER)
 LIBS		= $(PCAP_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(EV_LIBS)
 
 # The daemon's modules, in the order data flows through them.
 CORE_OBJS	= src/buf.o src/log.o src/json.o src/table.o src/conf.o \
-		  src/store.o src/control.o src/report.o src/seal.o
+		  src/store.o src/control.o src/report.o src/seal.o \
+		  $(MONITOR_OBJS)
+# monitor/: what the daemon watches (capture, TCP and SSH tracking, health).
+MONITOR_OBJS	= monitor/pkt.o monitor/tcptrack.o
 DAEMON_OBJS	= src/main.o
 CTL_OBJS	= src/ctl.o
 REPLAY_OBJS	= replay/jeebs-replay.o
