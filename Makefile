@@ -23,7 +23,7 @@ CORE_OBJS	= src/buf.o src/log.o src/json.o src/table.o src/conf.o \
 		  src/store.o src/control.o src/report.o src/seal.o \
 		  $(MONITOR_OBJS)
 # monitor/: what the daemon watches (capture, TCP and SSH tracking, health).
-MONITOR_OBJS	= monitor/pkt.o monitor/tcptrack.o
+MONITOR_OBJS	= monitor/pkt.o monitor/tcptrack.o monitor/capture.o
 DAEMON_OBJS	= src/main.o
 CTL_OBJS	= src/ctl.o
 REPLAY_OBJS	= replay/jeebs-replay.o
