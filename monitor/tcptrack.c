@@ -376,8 +376,11 @@ tcptrack_acked(struct tcptrack *t, struct tcptrack_conn *c, int dir,
 
 	if (d->fin_seen && ack > d->fin_off)
 		data_end = d->fin_off;		/* the FIN takes one number */
-	if (data_end > d->acked)
+	if (data_end > d->acked) {
 		d->acked = data_end;
+		if (t->ops.acked != NULL)
+			t->ops.acked(t->arg, c, dir, d->acked);
+	}
 	while (d->acked > d->delivered) {
 		uint64_t to = d->acked;
 

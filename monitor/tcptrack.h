@@ -99,6 +99,12 @@ struct tcptrack_ops {
 	/* len contiguous bytes at stream offset off in direction dir. */
 	void	(*data)(void *arg, struct tcptrack_conn *c, int dir,
 		    uint64_t off, const uint8_t *p, size_t len);
+	/*
+	 * The peer acknowledged direction dir up to offset acked (called
+	 * before bytes are released, so the consumer can move its hold).
+	 */
+	void	(*acked)(void *arg, struct tcptrack_conn *c, int dir,
+		    uint64_t acked);
 	/* Bytes [off, off + len) of direction dir were lost by the capture. */
 	void	(*gap)(void *arg, struct tcptrack_conn *c, int dir,
 		    uint64_t off, uint64_t len);

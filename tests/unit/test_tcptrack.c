@@ -73,7 +73,9 @@ on_end(void *arg, struct tcptrack_conn *c, const char *why)
 	strncpy(s->why, why, sizeof(s->why) - 1);
 }
 
-static const struct tcptrack_ops ops = { on_new, on_data, on_gap, on_end };
+static const struct tcptrack_ops ops = {
+	.conn_new = on_new, .data = on_data, .gap = on_gap, .conn_end = on_end,
+};
 
 struct fx {
 	struct tcptrack	*t;
