@@ -21,9 +21,11 @@ LIBS		= $(PCAP_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(EV_LIBS)
 # The daemon's modules, in the order data flows through them.
 CORE_OBJS	= src/buf.o src/log.o src/json.o src/table.o src/conf.o \
 		  src/store.o src/control.o src/report.o src/seal.o \
+		  src/keystore.o src/export.o \
 		  $(MONITOR_OBJS)
 # monitor/: what the daemon watches (capture, TCP and SSH tracking, health).
-MONITOR_OBJS	= monitor/pkt.o monitor/tcptrack.o monitor/capture.o
+MONITOR_OBJS	= monitor/pkt.o monitor/tcptrack.o monitor/capture.o \
+		  monitor/health.o monitor/sshtrack.o
 DAEMON_OBJS	= src/main.o
 CTL_OBJS	= src/ctl.o
 REPLAY_OBJS	= replay/jeebs-replay.o
