@@ -13,7 +13,7 @@ include config.mk
 WARN		= -Wall -Wextra -Wshadow -Wpointer-arith -Wmissing-prototypes
 HARDEN		= -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 CFLAGS		= -std=c11 -O2 -g $(WARN) $(HARDEN) $(SANITIZE_FLAGS) $(CFLAGS_USER)
-CPPFLAGS	= -D_GNU_SOURCE -Isrc -Imonitor $(PCAP_CFLAGS) $(CRYPTO_CFLAGS) \
+CPPFLAGS	= -D_GNU_SOURCE -Isrc -Imonitor -Irecovery $(PCAP_CFLAGS) $(CRYPTO_CFLAGS) \
 		  $(SQLITE_CFLAGS) $(CPPFLAGS_USER)
 LDFLAGS		= -pie -Wl,-z,relro,-z,now $(SANITIZE_FLAGS) $(LDFLAGS_USER)
 LIBS		= $(PCAP_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(EV_LIBS)
@@ -22,7 +22,9 @@ LIBS		= $(PCAP_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(EV_LIBS)
 CORE_OBJS	= src/buf.o src/log.o src/json.o src/table.o src/conf.o \
 		  src/store.o src/control.o src/report.o src/seal.o \
 		  src/keystore.o src/export.o \
-		  $(MONITOR_OBJS)
+		  $(MONITOR_OBJS) $(RECOVERY_OBJS)
+# recovery/: what the daemon does when a server dies.
+RECOVERY_OBJS	= recovery/repair.o
 # monitor/: what the daemon watches (capture, TCP and SSH tracking, health).
 MONITOR_OBJS	= monitor/pkt.o monitor/tcptrack.o monitor/capture.o \
 		  monitor/health.o monitor/sshtrack.o
