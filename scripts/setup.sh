@@ -17,9 +17,11 @@ libpcap-dev libssl-dev libsqlite3-dev libev-dev libcmocka-dev sqlite3"
 # features as Debian's own build (see scripts/build-openssh.sh).
 PKGS="$PKGS dpkg-dev quilt patch zlib1g-dev libpam0g-dev libselinux1-dev
 libkrb5-dev libedit-dev libaudit-dev libfido2-dev libsystemd-dev libwrap0-dev"
-# The network lab, its clients and the benchmarks.
+# The network lab, its clients (independent SSH clients: paramiko, dropbear
+# dbclient, PuTTY plink; see /work/shared/CLIENTS.md) and the benchmarks.
 PKGS="$PKGS iproute2 iputils-ping tcpdump procps psmisc util-linux
-openssh-client tmux python3 socat netcat-openbsd gnuplot-nox"
+openssh-client tmux python3 socat netcat-openbsd gnuplot-nox
+python3-paramiko python3-cryptography dropbear-bin putty-tools nftables openssl"
 # Fuzzing and sanitizers.
 PKGS="$PKGS clang libclang-rt-14-dev"
 

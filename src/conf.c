@@ -71,7 +71,7 @@ conf_addr_parse(const char *s, struct conf_addr *a)
 	return -1;
 }
 
-static int
+int
 conf_addr_equal(const struct conf_addr *a, const struct conf_addr *b)
 {
 	if (a->family != b->family)
@@ -79,6 +79,28 @@ conf_addr_equal(const struct conf_addr *a, const struct conf_addr *b)
 	if (a->family == AF_INET)
 		return a->u.v4.s_addr == b->u.v4.s_addr;
 	return memcmp(&a->u.v6, &b->u.v6, sizeof(a->u.v6)) == 0;
+}
+
+int
+conf_server_export_from(const struct conf_server *s, const struct conf_addr *a)
+{
+	int i;
+
+	for (i = 0; i < s->nexport_from; i++)
+		if (conf_addr_equal(&s->export_from[i], a))
+			return 1;
+	return 0;
+}
+
+int
+conf_server_index(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nservers; i++)
+		if (strcmp(c->servers[i].name, name) == 0)
+			return (int)i;
+	return -1;
 }
 
 /*
@@ -221,8 +243,8 @@ conf_parse_listen(struct conf_parser *p, const char *val)
 	return 0;
 }
 
-static int
-conf_valid_name(const char *s)
+int
+conf_name_valid(const char *s)
 {
 	size_t i, n = strlen(s);
 
@@ -246,7 +268,7 @@ conf_server_open(struct conf_parser *p, int ac, char **av)
 		return conf_fail(p, "server blocks cannot be nested");
 	if (ac != 3 || strcmp(av[2], "{") != 0)
 		return conf_fail(p, "expected: server NAME {");
-	if (!conf_valid_name(av[1]))
+	if (!conf_name_valid(av[1]))
 		return conf_fail(p, "server: \"%s\" is not a valid name "
 		    "(letters, digits, '-', '_', '.'; at most %d)", av[1],
 		    CONF_NAME_MAX);
@@ -283,6 +305,8 @@ conf_server_close(struct conf_parser *p)
 		    s->name);
 	if (s->nports == 0)
 		s->ports[s->nports++] = 22;
+	if (s->nexport_from == 0)
+		s->export_from[s->nexport_from++] = s->service_ip;
 	for (i = 0; i + 1 < c->nservers; i++)
 		if (conf_addr_equal(&c->servers[i].service_ip, &s->service_ip))
 			return conf_fail(p, "server %s: service_ip already "
@@ -322,6 +346,23 @@ conf_server_directive(struct conf_parser *p, int ac, char **av)
 					return conf_fail(p, "ports: %u listed "
 					    "twice", port);
 			s->ports[s->nports++] = port;
+		}
+		return 0;
+	}
+	if (strcmp(av[0], "export_from") == 0) {
+		if (conf_want_args(p, ac, 1, CONF_MAX_EXPORT_FROM, av[0]) != 0)
+			return -1;
+		s->nexport_from = 0;
+		for (i = 1; i < ac; i++) {
+			struct conf_addr a;
+
+			if (conf_addr_parse(av[i], &a) != 0)
+				return conf_fail(p, "export_from: \"%s\" is "
+				    "not an IP address", av[i]);
+			if (conf_server_export_from(s, &a))
+				return conf_fail(p, "export_from: %s listed "
+				    "twice", av[i]);
+			s->export_from[s->nexport_from++] = a;
 		}
 		return 0;
 	}
@@ -395,6 +436,23 @@ conf_global_directive(struct conf_parser *p, int ac, char **av)
 		}
 		return conf_parse_listen(p, av[1]);
 	}
+	if (strcmp(av[0], "export_max_age") == 0) {
+		char *end;
+		long v;
+
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		errno = 0;
+		v = strtol(av[1], &end, 10);
+		if (!isdigit((unsigned char)av[1][0]) || errno != 0 ||
+		    *end != '\0' || v < 0 || v > CONF_MAX_EXPORT_MAX_AGE)
+			return conf_fail(p, "export_max_age: \"%s\" is not a "
+			    "number of seconds (0-%d)", av[1],
+			    CONF_MAX_EXPORT_MAX_AGE);
+		c->export_max_age = (uint32_t)v;
+		c->export_max_age_set = 1;
+		return 0;
+	}
 	if (strcmp(av[0], "server") == 0)
 		return conf_server_open(p, ac, av);
 	return conf_fail(p, "unknown directive \"%s\"", av[0]);
@@ -416,6 +474,8 @@ conf_defaults(struct conf_parser *p)
 	if (c->control_socket == NULL &&
 	    (c->control_socket = strdup(CONF_DEFAULT_CONTROL_SOCKET)) == NULL)
 		return conf_fail(p, "out of memory");
+	if (!c->export_max_age_set)
+		c->export_max_age = CONF_DEFAULT_EXPORT_MAX_AGE;
 	if (c->nservers == 0)
 		return conf_fail(p, "no server block: nothing to protect");
 	return 0;

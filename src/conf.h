@@ -11,6 +11,7 @@
 
 #define CONF_MAX_SERVERS	64
 #define CONF_MAX_PORTS		16
+#define CONF_MAX_EXPORT_FROM	16
 #define CONF_NAME_MAX		32
 #define CONF_MAX_SIZE		(1024 * 1024)	/* refuse larger files */
 
@@ -18,6 +19,8 @@
 #define CONF_DEFAULT_RECOVERY_KEY	"/etc/securejeebs/recovery.key"
 #define CONF_DEFAULT_CONTROL_SOCKET	"/run/securejeebs/control.sock"
 #define CONF_DEFAULT_EXPORT_PORT	7022
+#define CONF_DEFAULT_EXPORT_MAX_AGE	600	/* seconds */
+#define CONF_MAX_EXPORT_MAX_AGE		604800	/* a week */
 
 /* An IPv4 or IPv6 address. */
 struct conf_addr {
@@ -35,6 +38,9 @@ struct conf_server {
 	uint16_t	 ports[CONF_MAX_PORTS];
 	int		 nports;
 	char		*signing_key;	/* pinned export signing key, or NULL */
+	/* Where its export connections may come from (default: service_ip). */
+	struct conf_addr export_from[CONF_MAX_EXPORT_FROM];
+	int		 nexport_from;
 	char		*fence;		/* fence command, or NULL */
 	int		 fence_none;	/* `fence none`: take over unfenced */
 	int		 line;		/* where the block starts */
@@ -49,6 +55,8 @@ struct conf {
 	int			 export_enabled;
 	struct conf_addr	 export_addr;
 	uint16_t		 export_port;
+	uint32_t		 export_max_age;	/* s, 0: no check */
+	int			 export_max_age_set;
 	struct conf_server	*servers;
 	size_t			 nservers;
 };
@@ -64,5 +72,14 @@ void	conf_free(struct conf *c);
 const char *conf_addr_str(const struct conf_addr *a, char *buf, size_t len);
 /* Parse an IPv4 or IPv6 address; 0 on success. */
 int	conf_addr_parse(const char *s, struct conf_addr *a);
+/* Non-zero if a and b are the same address. */
+int	conf_addr_equal(const struct conf_addr *a, const struct conf_addr *b);
+/* Non-zero if a is one of the server's export_from addresses. */
+int	conf_server_export_from(const struct conf_server *s,
+	    const struct conf_addr *a);
+/* Non-zero if s is a valid server name. */
+int	conf_name_valid(const char *s);
+/* Index in c->servers of the server called name, or -1. */
+int	conf_server_index(const struct conf *c, const char *name);
 
 #endif

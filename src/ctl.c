@@ -1,16 +1,20 @@
 /*
  * securejeebsctl: the administrator's view of securejeebsd, through its
- * control socket.  It sends one request line and prints the answer.
+ * control socket.  It sends one request line and prints the answer.  The
+ * one local command, keygen, makes the export key files without a daemon.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "seal.h"
 #include "version.h"
 
 static void
@@ -20,7 +24,10 @@ usage(void)
 	    "usage: securejeebsctl [-s socket] command [options]\n"
 	    "commands:\n"
 	    "  status [--json]                  daemon and server state\n"
+	    "  connections [--json]             exported connections, no keys\n"
 	    "  events [--json] [--limit=N]      recent events (default 50)\n"
+	    "  keygen recovery DIR              DIR/recovery.key and .pub\n"
+	    "  keygen signing NAME DIR          DIR/NAME-export.key and .pub\n"
 	    "  version                          this tool's version\n");
 	exit(2);
 }
@@ -103,6 +110,118 @@ ctl_request(const char *path, const char *req)
 	return failed;
 }
 
+/* "DIR/NAMEsuffix" into buf; -1 if too long. */
+static int
+ctl_path(char *buf, size_t len, const char *dir, const char *name,
+    const char *suffix)
+{
+	int n = snprintf(buf, len, "%s/%s%s", dir, name, suffix);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int
+ctl_exists(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0) {
+		fprintf(stderr, "securejeebsctl: %s already exists; not "
+		    "overwriting it\n", path);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * keygen recovery DIR | keygen signing NAME DIR: a new key pair, the
+ * private file 0600 and the public one 0644, never over existing files.
+ */
+static int
+ctl_keygen(int ac, char **av)
+{
+	char dir[PATH_MAX], priv[PATH_MAX], pub[PATH_MAX];
+	const char *name, *base;
+	struct seal_key *k = NULL;
+	struct stat st;
+	int type, r;
+
+	if (ac == 3 && strcmp(av[1], "recovery") == 0) {
+		type = SEAL_KEY_X25519;
+		name = NULL;
+		base = "recovery";
+	} else if (ac == 4 && strcmp(av[1], "signing") == 0) {
+		type = SEAL_KEY_ED25519;
+		name = av[2];
+		base = av[2];
+		if (!conf_name_valid(name)) {
+			fprintf(stderr, "securejeebsctl: \"%s\" is not a "
+			    "server name (letters, digits, '-', '_', '.'; at "
+			    "most %d; as in jeebs.conf)\n", name,
+			    CONF_NAME_MAX);
+			return 2;
+		}
+	} else {
+		fprintf(stderr, "usage: securejeebsctl keygen recovery DIR\n"
+		    "       securejeebsctl keygen signing NAME DIR\n");
+		return 2;
+	}
+	if (realpath(av[ac - 1], dir) == NULL || stat(dir, &st) != 0 ||
+	    !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "securejeebsctl: %s: not a directory\n",
+		    av[ac - 1]);
+		return 1;
+	}
+	if (ctl_path(priv, sizeof(priv), dir, base,
+	    name ? "-export.key" : ".key") != 0 ||
+	    ctl_path(pub, sizeof(pub), dir, base,
+	    name ? "-export.pub" : ".pub") != 0) {
+		fprintf(stderr, "securejeebsctl: %s: path too long\n", dir);
+		return 1;
+	}
+	if (ctl_exists(priv) || ctl_exists(pub))
+		return 1;
+	if ((r = seal_key_generate(type, &k)) != SEAL_OK) {
+		fprintf(stderr, "securejeebsctl: cannot make a key: %s\n",
+		    seal_strerror(r));
+		return 1;
+	}
+	if ((r = seal_key_save_private(k, priv)) != SEAL_OK) {
+		fprintf(stderr, "securejeebsctl: %s: %s\n", priv,
+		    r == SEAL_ERR_SYSTEM ? strerror(errno) : seal_strerror(r));
+		seal_key_free(k);
+		return 1;
+	}
+	if ((r = seal_key_save_public(k, pub)) != SEAL_OK) {
+		fprintf(stderr, "securejeebsctl: %s: %s\n", pub,
+		    r == SEAL_ERR_SYSTEM ? strerror(errno) : seal_strerror(r));
+		unlink(priv);	/* ours: made just now, O_EXCL */
+		seal_key_free(k);
+		return 1;
+	}
+	seal_key_free(k);
+	if (name == NULL) {
+		printf("wrote %s (X25519 private key, mode 0600)\n"
+		    "  keep it on the recovery host; in jeebs.conf:\n"
+		    "    recovery_key %s\n", priv, priv);
+		printf("wrote %s (X25519 public key, mode 0644)\n"
+		    "  copy it to every production server; in each "
+		    "sshd_config:\n"
+		    "    FailoverRecoveryKey /path/to/recovery.pub\n", pub);
+	} else {
+		printf("wrote %s (Ed25519 private key, mode 0600)\n"
+		    "  copy it to server %s only, then delete it here; in its "
+		    "sshd_config:\n"
+		    "    FailoverSigningKey /path/to/%s-export.key\n", priv,
+		    name, name);
+		printf("wrote %s (Ed25519 public key, mode 0644)\n"
+		    "  keep it on the recovery host; in jeebs.conf, block "
+		    "server %s:\n"
+		    "    signing_key %s\n", pub, name, pub);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -131,6 +250,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "help") == 0)
 		usage();
+	if (strcmp(argv[optind], "keygen") == 0)
+		return ctl_keygen(argc - optind, argv + optind);
 	for (i = optind; i < argc; i++) {
 		if (strpbrk(argv[i], " \n") != NULL) {
 			fprintf(stderr, "securejeebsctl: arguments cannot "

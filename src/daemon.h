@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "keystore.h"
 #include "store.h"
 
 /* Per-server runtime state. */
@@ -21,6 +22,8 @@ struct daemon_server {
 struct daemon {
 	struct conf		*conf;
 	struct store		*store;
+	struct keystore_keys	 keys;		/* loaded once at start-up */
+	struct keystore		*keystore;
 	struct daemon_server	*servers;
 	size_t			 nservers;
 	int64_t			 started_us;

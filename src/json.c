@@ -52,3 +52,23 @@ json_put_kv_int(struct buf *b, const char *key, int64_t val)
 		return r;
 	return buf_putf(b, ":%" PRId64, val);
 }
+
+int
+json_put_kv_uint(struct buf *b, const char *key, uint64_t val)
+{
+	int r;
+
+	if ((r = json_put_string(b, key)) != 0)
+		return r;
+	return buf_putf(b, ":%" PRIu64, val);
+}
+
+int
+json_put_kv_bool(struct buf *b, const char *key, int val)
+{
+	int r;
+
+	if ((r = json_put_string(b, key)) != 0)
+		return r;
+	return buf_putf(b, ":%s", val ? "true" : "false");
+}

@@ -15,5 +15,9 @@ int	json_put_string(struct buf *b, const char *s);
 int	json_put_kv_string(struct buf *b, const char *key, const char *val);
 /* Append "key": then the integer value. */
 int	json_put_kv_int(struct buf *b, const char *key, int64_t val);
+/* Append "key": then the unsigned integer value. */
+int	json_put_kv_uint(struct buf *b, const char *key, uint64_t val);
+/* Append "key": then true or false. */
+int	json_put_kv_bool(struct buf *b, const char *key, int val);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -16,11 +17,14 @@
 #include "conf.h"
 #include "control.h"
 #include "daemon.h"
+#include "export.h"
+#include "keystore.h"
 #include "log.h"
 #include "store.h"
 #include "version.h"
 
 #define DEFAULT_CONFIG	"/etc/securejeebs/jeebs.conf"
+#define HOUSEKEEPING_INTERVAL	60.0	/* seconds */
 
 static void
 usage(void)
@@ -60,6 +64,36 @@ sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	    "configuration valid; applied at next restart");
 }
 
+static void
+housekeeping_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	keystore_expire(d->keystore, time(NULL));
+}
+
+/*
+ * The keys, once, before anything else: with export_listen set, a daemon
+ * that cannot open records must not pretend to protect anything.
+ */
+static int
+daemon_keys_load(struct daemon *d)
+{
+	char err[512];
+
+	if (keystore_keys_load(d->conf, &d->keys, err, sizeof(err)) != 0) {
+		fprintf(stderr, "securejeebsd: %s\n"
+		    "securejeebsd: export_listen is set, so the keys that "
+		    "open export records must be usable (securejeebsctl keygen "
+		    "makes them; export_listen none turns the export off)\n",
+		    err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 daemon_servers_init(struct daemon *d)
 {
@@ -93,8 +127,9 @@ main(int argc, char **argv)
 	struct daemon d;
 	struct ev_loop *loop;
 	ev_signal sigterm, sigint, sighup;
+	ev_timer housekeeping;
 	char err[512];
-	int ch, foreground = 0, debug = 0, test_only = 0;
+	int ch, r, foreground = 0, debug = 0, test_only = 0;
 
 	while ((ch = getopt(argc, argv, "c:dftV")) != -1) {
 		switch (ch) {
@@ -126,9 +161,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "securejeebsd: %s\n", err);
 		return 1;
 	}
+	if (daemon_keys_load(&d) != 0) {
+		conf_free(d.conf);
+		return 1;
+	}
 	if (test_only) {
+		keystore_keys_check(d.conf, &d.keys);
 		printf("%s: configuration OK (%zu servers)\n", config,
 		    d.conf->nservers);
+		keystore_keys_free(&d.keys);
 		conf_free(d.conf);
 		return 0;
 	}
@@ -137,6 +178,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_init("securejeebsd", foreground, debug);
+	keystore_keys_check(d.conf, &d.keys);
 	if (store_open(d.conf->state_file, &d.store, err, sizeof(err)) != 0) {
 		log_error("cannot open state file: %s", err);
 		return 1;
@@ -148,6 +190,21 @@ main(int argc, char **argv)
 		log_error("out of memory");
 		return 1;
 	}
+	if ((r = keystore_open(d.store, d.conf, &d.keys, &d.keystore)) !=
+	    KEYSTORE_OK) {
+		log_error("cannot load the export state: %s",
+		    keystore_strerror(r));
+		return 1;
+	}
+	if (export_init(loop, d.conf, &d.keys, d.keystore) != 0)
+		return 1;
+	if (!d.conf->export_enabled)
+		log_notice("export_listen none: no export records are "
+		    "received, no connection can be recovered");
+	ev_timer_init(&housekeeping, housekeeping_cb, HOUSEKEEPING_INTERVAL,
+	    HOUSEKEEPING_INTERVAL);
+	housekeeping.data = &d;
+	ev_timer_start(loop, &housekeeping);
 	signal(SIGPIPE, SIG_IGN);
 	ev_signal_init(&sigterm, sigterm_cb, SIGTERM);
 	ev_signal_init(&sigint, sigterm_cb, SIGINT);
@@ -170,6 +227,10 @@ main(int argc, char **argv)
 	ev_run(loop, 0);
 
 	control_fini();
+	export_fini();
+	ev_timer_stop(loop, &housekeeping);
+	keystore_close(d.keystore);
+	keystore_keys_free(&d.keys);
 	store_put_event(d.store, NULL, "daemon-stop", "clean shutdown");
 	store_close(d.store);
 	free(d.servers);

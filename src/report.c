@@ -1,8 +1,9 @@
 /*
- * report: answers to control requests (status, events), as aligned text
- * tables for a terminal or as JSON with --json.  It only reads the daemon's
- * state; nothing here changes it.
+ * report: answers to control requests (status, events, connections), as
+ * aligned text tables for a terminal or as JSON with --json.  It only reads
+ * the daemon's state; nothing here changes it.
  */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <ev.h>
 
 #include "daemon.h"
+#include "export.h"
 #include "json.h"
 #include "table.h"
 #include "version.h"
@@ -46,8 +48,13 @@ report_status(struct daemon *d, int json, struct buf *out)
 {
 	char ip[64], ports[128], since[64], exp[96];
 	struct table t;
+	struct export_stats es;
+	struct keystore_counts kn;
 	int64_t uptime = (int64_t)(ev_time() - d->started_mono);
 	size_t i;
+
+	export_get_stats(&es);
+	keystore_counts(d->keystore, &kn);
 
 	if (d->conf->export_enabled) {
 		char a[64];
@@ -72,6 +79,24 @@ report_status(struct daemon *d, int json, struct buf *out)
 		json_put_kv_string(out, "state_file", d->conf->state_file);
 		buf_putf(out, ",");
 		json_put_kv_string(out, "export_listen", exp);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "records_received", es.received);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "records_accepted", es.accepted);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "records_duplicate", es.duplicates);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "records_rejected", es.rejected);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "export_peers", es.conns);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "export_peers_refused", es.refused);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "connections_open", kn.open);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "connections_ended", kn.closed);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "connections_keys_held", kn.keys_held);
 		buf_putf(out, ",\"servers\":[");
 		for (i = 0; i < d->nservers; i++) {
 			const struct conf_server *s = d->servers[i].conf;
@@ -102,7 +127,14 @@ report_status(struct daemon *d, int json, struct buf *out)
 	buf_putf(out, "config      %s\n", d->conf->path);
 	buf_putf(out, "interface   %s\n", d->conf->interface);
 	buf_putf(out, "state file  %s\n", d->conf->state_file);
-	buf_putf(out, "export      %s\n\n", exp);
+	buf_putf(out, "export      %s, %u peers connected, %" PRIu64
+	    " refused\n", exp, es.conns, es.refused);
+	buf_putf(out, "records     %" PRIu64 " received: %" PRIu64
+	    " accepted, %" PRIu64 " duplicate, %" PRIu64 " rejected "
+	    "(since start)\n", es.received, es.accepted, es.duplicates,
+	    es.rejected);
+	buf_putf(out, "keys held   %zu connections (%zu open, %zu ended)"
+	    "\n\n", kn.keys_held, kn.open, kn.closed);
 	table_init(&t, 5, "SERVER", "SERVICE IP", "PORTS", "STATE", "SINCE");
 	for (i = 0; i < d->nservers; i++) {
 		const struct conf_server *s = d->servers[i].conf;
@@ -171,6 +203,206 @@ report_events(struct daemon *d, int json, int limit, struct buf *out)
 	return table_render(&t, out);
 }
 
+/* "addr:port", with IPv6 addresses in brackets; "-" when unknown. */
+static void
+report_endpoint(uint8_t family, const struct seal_endpoint *ep, char *buf,
+    size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	int af = family == SEAL_AF_INET6 ? AF_INET6 : AF_INET;
+
+	if (family == 0 || inet_ntop(af, ep->addr, a, sizeof(a)) == NULL) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	snprintf(buf, len, af == AF_INET6 ? "[%s]:%u" : "%s:%u", a, ep->port);
+}
+
+static void
+report_addr(uint8_t family, const struct seal_endpoint *ep, char *buf,
+    size_t len)
+{
+	if (family == 0 || inet_ntop(family == SEAL_AF_INET6 ? AF_INET6 :
+	    AF_INET, ep->addr, buf, (socklen_t)len) == NULL)
+		snprintf(buf, len, "%s", "");
+}
+
+/* The cipher, and its MAC unless the cipher is an AEAD. */
+static void
+report_cipher(const char *cipher, const char *mac, char *buf, size_t len)
+{
+	if (*cipher == '\0')
+		snprintf(buf, len, "-");
+	else if (*mac == '\0')
+		snprintf(buf, len, "%s", cipher);
+	else
+		snprintf(buf, len, "%s+%s", cipher, mac);
+}
+
+static const char *
+report_dash(const char *s)
+{
+	return *s != '\0' ? s : "-";
+}
+
+/* A string, or null when it is not known. */
+static void
+report_kv_known(struct buf *out, const char *key, const char *val,
+    int known)
+{
+	json_put_kv_string(out, key, known ? val : NULL);
+}
+
+struct report_conns {
+	struct buf	*out;
+	struct table	*t;
+	int		 n;
+};
+
+static int
+report_conn_text(struct report_conns *rc, const struct keystore_conn *kc)
+{
+	char id[17], cli[64], srv[64], c2s[140], s2c[140], kexn[16];
+	char recs[24], last[24], when[64];
+	int known = kc->kex_alg[0] != '\0';
+
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)kc->conn_id);
+	report_endpoint(kc->family, &kc->client, cli, sizeof(cli));
+	report_endpoint(kc->family, &kc->service, srv, sizeof(srv));
+	report_cipher(kc->c2s_cipher, kc->c2s_mac, c2s, sizeof(c2s));
+	report_cipher(kc->s2c_cipher, kc->s2c_mac, s2c, sizeof(s2c));
+	if (known)
+		snprintf(kexn, sizeof(kexn), "%u", kc->kex_number);
+	else
+		snprintf(kexn, sizeof(kexn), "-");
+	snprintf(recs, sizeof(recs), "%llu",
+	    (unsigned long long)kc->nrecords);
+	snprintf(last, sizeof(last), "%llu",
+	    (unsigned long long)kc->last_counter);
+	report_time(kc->last_us, when, sizeof(when));
+	table_row(rc->t, kc->server, id, cli, srv, report_dash(kc->user),
+	    report_dash(kc->auth_method), report_dash(kc->kex_alg),
+	    report_dash(kc->hostkey_alg), c2s, s2c,
+	    known ? (kc->strict_kex ? "yes" : "no") : "-", kexn, recs, last,
+	    when, kc->keys_held ? "yes" : "no",
+	    kc->closed ? "closed" : "open");
+	return 0;
+}
+
+static void
+report_dir_json(struct buf *out, const char *key, const char *cipher,
+    const char *mac, const char *comp, int known)
+{
+	json_put_string(out, key);
+	buf_putf(out, ":{");
+	report_kv_known(out, "cipher", cipher, known);
+	buf_putf(out, ",");
+	report_kv_known(out, "mac", mac, known);
+	buf_putf(out, ",");
+	report_kv_known(out, "compression", comp, known);
+	buf_putf(out, "}");
+}
+
+static int
+report_conn_json(struct report_conns *rc, const struct keystore_conn *kc)
+{
+	struct buf *out = rc->out;
+	char id[17], addr[INET6_ADDRSTRLEN], when[64];
+	int known = kc->kex_alg[0] != '\0';
+
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)kc->conn_id);
+	buf_putf(out, "%s{", rc->n++ ? "," : "");
+	json_put_kv_string(out, "server", kc->server);
+	buf_putf(out, ",");
+	json_put_kv_string(out, "conn_id", id);
+	buf_putf(out, ",");
+	json_put_kv_string(out, "state", kc->closed ? "closed" : "open");
+	buf_putf(out, ",");
+	report_addr(kc->family, &kc->client, addr, sizeof(addr));
+	json_put_kv_string(out, "client_addr", addr);
+	buf_putf(out, ",");
+	json_put_kv_int(out, "client_port", kc->client.port);
+	buf_putf(out, ",");
+	report_addr(kc->family, &kc->service, addr, sizeof(addr));
+	json_put_kv_string(out, "server_addr", addr);
+	buf_putf(out, ",");
+	json_put_kv_int(out, "server_port", kc->service.port);
+	buf_putf(out, ",");
+	report_kv_known(out, "user", kc->user, kc->user[0] != '\0');
+	buf_putf(out, ",");
+	report_kv_known(out, "auth_method", kc->auth_method,
+	    kc->auth_method[0] != '\0');
+	buf_putf(out, ",");
+	report_kv_known(out, "kex_alg", kc->kex_alg, known);
+	buf_putf(out, ",");
+	report_kv_known(out, "hostkey_alg", kc->hostkey_alg, known);
+	buf_putf(out, ",");
+	if (known) {
+		json_put_kv_uint(out, "kex_number", kc->kex_number);
+		buf_putf(out, ",");
+		json_put_kv_bool(out, "strict_kex", kc->strict_kex);
+	} else
+		buf_putf(out, "\"kex_number\":null,\"strict_kex\":null");
+	buf_putf(out, ",");
+	report_dir_json(out, "c2s", kc->c2s_cipher, kc->c2s_mac,
+	    kc->c2s_comp, known);
+	buf_putf(out, ",");
+	report_dir_json(out, "s2c", kc->s2c_cipher, kc->s2c_mac,
+	    kc->s2c_comp, known);
+	buf_putf(out, ",");
+	json_put_kv_uint(out, "records", kc->nrecords);
+	buf_putf(out, ",");
+	json_put_kv_uint(out, "last_counter", kc->last_counter);
+	buf_putf(out, ",");
+	json_put_kv_int(out, "first_record_us", kc->first_us);
+	buf_putf(out, ",");
+	json_put_kv_int(out, "last_record_us", kc->last_us);
+	buf_putf(out, ",");
+	report_time(kc->last_us, when, sizeof(when));
+	json_put_kv_string(out, "last_record", when);
+	buf_putf(out, ",");
+	if (kc->closed)
+		json_put_kv_int(out, "closed_us", kc->closed_us);
+	else
+		buf_putf(out, "\"closed_us\":null");
+	buf_putf(out, ",");
+	json_put_kv_bool(out, "keys_held", kc->keys_held);
+	return buf_putf(out, "}");
+}
+
+static int
+report_conn_cb(void *arg, const struct keystore_conn *kc)
+{
+	struct report_conns *rc = arg;
+
+	return rc->t != NULL ? report_conn_text(rc, kc) :
+	    report_conn_json(rc, kc);
+}
+
+static int
+report_connections(struct daemon *d, int json, struct buf *out)
+{
+	struct report_conns rc = { out, NULL, 0 };
+	struct table t;
+	int r;
+
+	if (json) {
+		buf_putf(out, "[");
+		r = keystore_walk(d->keystore, report_conn_cb, &rc);
+		buf_putf(out, "]\n");
+		return r;
+	}
+	table_init(&t, 17, "SERVER", "CONN", "CLIENT", "SERVICE", "USER",
+	    "AUTH", "KEX", "HOSTKEY", "C2S", "S2C", "STRICT", "KEX#",
+	    "RECORDS", "LAST#", "LAST RECORD", "KEYS", "STATE");
+	rc.t = &t;
+	if ((r = keystore_walk(d->keystore, report_conn_cb, &rc)) != 0) {
+		table_free(&t);
+		return r;
+	}
+	return table_render(&t, out);
+}
+
 int
 daemon_control(void *arg, int ac, char **av, struct buf *out)
 {
@@ -198,6 +430,14 @@ daemon_control(void *arg, int ac, char **av, struct buf *out)
 	}
 	if (strcmp(av[0], "status") == 0)
 		return report_status(d, json, out) == 0 ? 0 : -1;
+	if (strcmp(av[0], "connections") == 0) {
+		if (report_connections(d, json, out) != 0) {
+			buf_reset(out);
+			buf_putf(out, "cannot list the connections");
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(av[0], "events") == 0) {
 		if (report_events(d, json, limit, out) != 0) {
 			buf_reset(out);

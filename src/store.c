@@ -42,6 +42,50 @@ static const char *const store_migrations[] = {
 	"  name     TEXT PRIMARY KEY,"
 	"  state    TEXT NOT NULL,"
 	"  since_us INTEGER NOT NULL);",
+	/*
+	 * 1 -> 2: export records.  Records are kept exactly as received,
+	 * still sealed, while their connection is open; an ended connection
+	 * keeps only its row (the replay guard) until it is purged.  u64
+	 * values (conn_id, counter, time) are stored as their int64 bit
+	 * pattern.  No column holds key material.
+	 */
+	"CREATE TABLE export_conns ("
+	"  server       TEXT NOT NULL,"
+	"  conn_id      INTEGER NOT NULL,"
+	"  state        TEXT NOT NULL CHECK (state IN ('open', 'closed')),"
+	"  last_counter INTEGER NOT NULL,"
+	"  nrecords     INTEGER NOT NULL,"
+	"  first_us     INTEGER NOT NULL,"
+	"  last_us      INTEGER NOT NULL,"
+	"  last_time    INTEGER NOT NULL,"
+	"  closed_us    INTEGER,"
+	"  family       INTEGER NOT NULL,"
+	"  client_addr  TEXT NOT NULL,"
+	"  client_port  INTEGER NOT NULL,"
+	"  server_addr  TEXT NOT NULL,"
+	"  server_port  INTEGER NOT NULL,"
+	"  kex_number   INTEGER NOT NULL,"
+	"  kex_alg      TEXT NOT NULL,"
+	"  hostkey_alg  TEXT NOT NULL,"
+	"  c2s_cipher   TEXT NOT NULL,"
+	"  c2s_mac      TEXT NOT NULL,"
+	"  c2s_comp     TEXT NOT NULL,"
+	"  s2c_cipher   TEXT NOT NULL,"
+	"  s2c_mac      TEXT NOT NULL,"
+	"  s2c_comp     TEXT NOT NULL,"
+	"  strict_kex   INTEGER NOT NULL,"
+	"  user         TEXT NOT NULL,"
+	"  auth_method  TEXT NOT NULL,"
+	"  PRIMARY KEY (server, conn_id)) WITHOUT ROWID;"
+	"CREATE TABLE export_records ("
+	"  server   TEXT NOT NULL,"
+	"  conn_id  INTEGER NOT NULL,"
+	"  counter  INTEGER NOT NULL,"
+	"  recv_us  INTEGER NOT NULL,"
+	"  record   BLOB NOT NULL,"
+	"  PRIMARY KEY (server, conn_id, counter),"
+	"  FOREIGN KEY (server, conn_id) REFERENCES export_conns"
+	"    ON DELETE CASCADE) WITHOUT ROWID;",
 };
 
 int64_t
@@ -192,6 +236,8 @@ store_open(const char *path, struct store **out, char *err, size_t errlen)
 	if (store_exec(st, "PRAGMA journal_mode = WAL", err, errlen) != 0 ||
 	    store_exec(st, "PRAGMA synchronous = NORMAL", err, errlen) != 0 ||
 	    store_exec(st, "PRAGMA foreign_keys = ON", err, errlen) != 0 ||
+	    /* Records of ended connections must not linger in free pages. */
+	    store_exec(st, "PRAGMA secure_delete = ON", err, errlen) != 0 ||
 	    store_migrate(st, err, errlen) != 0)
 		goto fail;
 	*out = st;
@@ -326,6 +372,305 @@ store_get_server_state(struct store *st, const char *server, char *state,
 		r = 1;
 	} else if (rc != SQLITE_DONE)
 		r = -1;
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Export connections and their sealed records */
+
+static int
+store_begin(struct store *st)
+{
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		return -1;
+	return 0;
+}
+
+static int
+store_end(struct store *st, int ok)
+{
+	if (ok && sqlite3_exec(st->db, "COMMIT", NULL, NULL,
+	    NULL) == SQLITE_OK)
+		return 0;
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* Insert or replace the whole row of c. */
+static int
+store_export_conn_put(struct store *st, const struct store_export_conn *c)
+{
+	sqlite3_stmt *s;
+	int r = -1, i = 1;
+
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO export_conns (server, "
+	    "conn_id, state, last_counter, nrecords, first_us, last_us, "
+	    "last_time, closed_us, family, client_addr, client_port, "
+	    "server_addr, server_port, kex_number, kex_alg, hostkey_alg, "
+	    "c2s_cipher, c2s_mac, c2s_comp, s2c_cipher, s2c_mac, s2c_comp, "
+	    "strict_kex, user, auth_method) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT (server, conn_id) DO UPDATE SET "
+	    "state = excluded.state, last_counter = excluded.last_counter, "
+	    "nrecords = excluded.nrecords, first_us = excluded.first_us, "
+	    "last_us = excluded.last_us, last_time = excluded.last_time, "
+	    "closed_us = excluded.closed_us, family = excluded.family, "
+	    "client_addr = excluded.client_addr, "
+	    "client_port = excluded.client_port, "
+	    "server_addr = excluded.server_addr, "
+	    "server_port = excluded.server_port, "
+	    "kex_number = excluded.kex_number, kex_alg = excluded.kex_alg, "
+	    "hostkey_alg = excluded.hostkey_alg, "
+	    "c2s_cipher = excluded.c2s_cipher, c2s_mac = excluded.c2s_mac, "
+	    "c2s_comp = excluded.c2s_comp, s2c_cipher = excluded.s2c_cipher, "
+	    "s2c_mac = excluded.s2c_mac, s2c_comp = excluded.s2c_comp, "
+	    "strict_kex = excluded.strict_kex, user = excluded.user, "
+	    "auth_method = excluded.auth_method", -1, &s,
+	    NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, i++, c->server, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, i++, (int64_t)c->conn_id);
+	sqlite3_bind_text(s, i++, c->closed ? "closed" : "open", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(s, i++, (int64_t)c->last_counter);
+	sqlite3_bind_int64(s, i++, (int64_t)c->nrecords);
+	sqlite3_bind_int64(s, i++, c->first_us);
+	sqlite3_bind_int64(s, i++, c->last_us);
+	sqlite3_bind_int64(s, i++, (int64_t)c->last_time);
+	if (c->closed)
+		sqlite3_bind_int64(s, i++, c->closed_us);
+	else
+		sqlite3_bind_null(s, i++);
+	sqlite3_bind_int(s, i++, c->family);
+	sqlite3_bind_text(s, i++, c->client_addr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, i++, c->client_port);
+	sqlite3_bind_text(s, i++, c->server_addr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, i++, c->server_port);
+	sqlite3_bind_int64(s, i++, c->kex_number);
+	sqlite3_bind_text(s, i++, c->kex_alg, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, i++, c->hostkey_alg, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, i++, c->c2s_cipher, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, i++, c->c2s_mac, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, i++, c->c2s_comp, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, i++, c->s2c_cipher, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, i++, c->s2c_mac, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, i++, c->s2c_comp, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, i++, c->strict_kex);
+	sqlite3_bind_text(s, i++, c->user, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, i++, c->auth_method, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		r = 0;
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+store_export_record(struct store *st, const struct store_export_conn *c,
+    uint64_t counter, int64_t recv_us, const uint8_t *rec, size_t len)
+{
+	sqlite3_stmt *s = NULL;
+	int ok = 0;
+
+	if (store_begin(st) != 0)
+		goto out;
+	if (store_export_conn_put(st, c) != 0)
+		goto out;
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO export_records (server, "
+	    "conn_id, counter, recv_us, record) VALUES (?, ?, ?, ?, ?)", -1,
+	    &s, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(s, 1, c->server, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (int64_t)c->conn_id);
+	sqlite3_bind_int64(s, 3, (int64_t)counter);
+	sqlite3_bind_int64(s, 4, recv_us);
+	sqlite3_bind_blob(s, 5, rec, (int)len, SQLITE_TRANSIENT);
+	ok = sqlite3_step(s) == SQLITE_DONE;
+ out:
+	if (!ok)
+		log_error("store: cannot keep export record %s/%016llx#%llu: "
+		    "%s", c->server, (unsigned long long)c->conn_id,
+		    (unsigned long long)counter, sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+	return store_end(st, ok);
+}
+
+int
+store_export_close(struct store *st, const struct store_export_conn *c)
+{
+	sqlite3_stmt *s = NULL;
+	int ok = 0;
+
+	if (store_begin(st) != 0)
+		goto out;
+	if (store_export_conn_put(st, c) != 0)
+		goto out;
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM export_records WHERE "
+	    "server = ? AND conn_id = ?", -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(s, 1, c->server, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (int64_t)c->conn_id);
+	ok = sqlite3_step(s) == SQLITE_DONE;
+ out:
+	if (!ok)
+		log_error("store: cannot close export connection %s/%016llx: "
+		    "%s", c->server, (unsigned long long)c->conn_id,
+		    sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+	return store_end(st, ok);
+}
+
+int
+store_export_lookup(struct store *st, const char *server, uint64_t conn_id,
+    uint64_t *last_counter, int *closed)
+{
+	sqlite3_stmt *s;
+	int rc, r = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT last_counter, state FROM "
+	    "export_conns WHERE server = ? AND conn_id = ?", -1, &s,
+	    NULL) != SQLITE_OK) {
+		log_error("store: export lookup: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_text(s, 1, server, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (int64_t)conn_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(s, 1);
+
+		*last_counter = (uint64_t)sqlite3_column_int64(s, 0);
+		*closed = state == NULL || strcmp(state, "open") != 0;
+		r = 1;
+	} else if (rc != SQLITE_DONE) {
+		log_error("store: export lookup: %s", sqlite3_errmsg(st->db));
+		r = -1;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+static const char *
+store_column_text(sqlite3_stmt *s, int col)
+{
+	const char *t = (const char *)sqlite3_column_text(s, col);
+
+	return t != NULL ? t : "";
+}
+
+int
+store_export_conns(struct store *st, store_export_conn_cb cb, void *arg)
+{
+	struct store_export_conn c;
+	sqlite3_stmt *s;
+	int rc, i;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT server, conn_id, state, "
+	    "last_counter, nrecords, first_us, last_us, last_time, closed_us, "
+	    "family, client_addr, client_port, server_addr, server_port, "
+	    "kex_number, kex_alg, hostkey_alg, c2s_cipher, c2s_mac, c2s_comp, "
+	    "s2c_cipher, s2c_mac, s2c_comp, strict_kex, user, auth_method "
+	    "FROM export_conns ORDER BY server, conn_id", -1, &s,
+	    NULL) != SQLITE_OK) {
+		log_error("store: export connections: %s",
+		    sqlite3_errmsg(st->db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&c, 0, sizeof(c));
+		i = 0;
+		c.server = store_column_text(s, i++);
+		c.conn_id = (uint64_t)sqlite3_column_int64(s, i++);
+		c.closed = strcmp(store_column_text(s, i++), "open") != 0;
+		c.last_counter = (uint64_t)sqlite3_column_int64(s, i++);
+		c.nrecords = (uint64_t)sqlite3_column_int64(s, i++);
+		c.first_us = sqlite3_column_int64(s, i++);
+		c.last_us = sqlite3_column_int64(s, i++);
+		c.last_time = (uint64_t)sqlite3_column_int64(s, i++);
+		c.closed_us = sqlite3_column_int64(s, i++);
+		c.family = sqlite3_column_int(s, i++);
+		c.client_addr = store_column_text(s, i++);
+		c.client_port = (uint16_t)sqlite3_column_int(s, i++);
+		c.server_addr = store_column_text(s, i++);
+		c.server_port = (uint16_t)sqlite3_column_int(s, i++);
+		c.kex_number = (uint32_t)sqlite3_column_int64(s, i++);
+		c.kex_alg = store_column_text(s, i++);
+		c.hostkey_alg = store_column_text(s, i++);
+		c.c2s_cipher = store_column_text(s, i++);
+		c.c2s_mac = store_column_text(s, i++);
+		c.c2s_comp = store_column_text(s, i++);
+		c.s2c_cipher = store_column_text(s, i++);
+		c.s2c_mac = store_column_text(s, i++);
+		c.s2c_comp = store_column_text(s, i++);
+		c.strict_kex = sqlite3_column_int(s, i++);
+		c.user = store_column_text(s, i++);
+		c.auth_method = store_column_text(s, i++);
+		if (cb(arg, &c) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		log_error("store: export connections: %s",
+		    sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_export_records(struct store *st, const char *server, uint64_t conn_id,
+    store_export_record_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT counter, recv_us, record FROM "
+	    "export_records WHERE server = ? AND conn_id = ? ORDER BY counter",
+	    -1, &s, NULL) != SQLITE_OK) {
+		log_error("store: export records: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_text(s, 1, server, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (int64_t)conn_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const uint8_t *rec = sqlite3_column_blob(s, 2);
+		int len = sqlite3_column_bytes(s, 2);
+
+		if (cb(arg, (uint64_t)sqlite3_column_int64(s, 0),
+		    sqlite3_column_int64(s, 1), rec, rec ? (size_t)len : 0) !=
+		    0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		log_error("store: export records: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_export_purge(struct store *st, int64_t before_us)
+{
+	sqlite3_stmt *s;
+	int r = -1;
+
+	/* last_time is the exporter's clock, in seconds. */
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM export_conns WHERE "
+	    "state = 'closed' AND closed_us < ?1 AND "
+	    "last_time < ?1 / 1000000", -1, &s, NULL) != SQLITE_OK) {
+		log_error("store: export purge: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, before_us);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		r = sqlite3_changes(st->db);
+	else
+		log_error("store: export purge: %s", sqlite3_errmsg(st->db));
 	sqlite3_finalize(s);
 	return r;
 }

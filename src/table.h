@@ -8,7 +8,7 @@
 
 #include "buf.h"
 
-#define TABLE_MAX_COLS	12
+#define TABLE_MAX_COLS	20
 
 struct table {
 	int		 ncols;

@@ -166,6 +166,87 @@ test_refusals(void **state)
 }
 
 static void
+test_export_directives(void **state)
+{
+	struct conf *c;
+	struct conf_addr a;
+	char buf[64];
+
+	(void)state;
+	/* Defaults: export_from is the service IP, max age 600 s. */
+	c = parse_ok("interface eth0\nexport_listen 198.18.0.4\n"
+	    "server web1 {\nservice_ip 198.18.0.2\n}\n");
+	assert_int_equal(c->export_max_age, CONF_DEFAULT_EXPORT_MAX_AGE);
+	assert_int_equal(c->export_max_age, 600);
+	assert_int_equal(c->servers[0].nexport_from, 1);
+	assert_string_equal(conf_addr_str(&c->servers[0].export_from[0], buf,
+	    sizeof(buf)), "198.18.0.2");
+	assert_int_equal(conf_addr_parse("198.18.0.2", &a), 0);
+	assert_true(conf_server_export_from(&c->servers[0], &a));
+	assert_int_equal(conf_addr_parse("198.18.0.3", &a), 0);
+	assert_false(conf_server_export_from(&c->servers[0], &a));
+	assert_int_equal(conf_server_index(c, "web1"), 0);
+	assert_int_equal(conf_server_index(c, "web2"), -1);
+	conf_free(c);
+
+	/* Several addresses, IPv6 too; an address may serve two servers. */
+	c = parse_ok("interface eth0\nexport_max_age 0\n"
+	    "server web1 {\nservice_ip 198.18.0.2\n"
+	    "export_from 10.0.0.1 2001:db8::1\n}\n"
+	    "server web2 {\nservice_ip 198.18.0.3\nexport_from 10.0.0.1\n}\n");
+	assert_int_equal(c->export_max_age, 0);
+	assert_int_equal(c->servers[0].nexport_from, 2);
+	assert_int_equal(conf_addr_parse("2001:db8::1", &a), 0);
+	assert_true(conf_server_export_from(&c->servers[0], &a));
+	assert_false(conf_server_export_from(&c->servers[1], &a));
+	assert_int_equal(conf_addr_parse("198.18.0.2", &a), 0);
+	assert_false(conf_server_export_from(&c->servers[0], &a));
+	assert_int_equal(conf_addr_parse("10.0.0.1", &a), 0);
+	assert_true(conf_server_export_from(&c->servers[1], &a));
+	assert_int_equal(conf_server_index(c, "web2"), 1);
+	conf_free(c);
+
+	c = parse_ok("interface eth0\nexport_max_age 604800\n"
+	    "server a {\nservice_ip 10.0.0.1\n}\n");
+	assert_int_equal(c->export_max_age, 604800);
+	conf_free(c);
+
+	parse_bad("interface eth0\nexport_max_age -1\n",
+	    "t.conf:2: export_max_age: \"-1\" is not a number of seconds "
+	    "(0-604800)");
+	parse_bad("interface eth0\nexport_max_age 604801\n",
+	    "t.conf:2: export_max_age: \"604801\" is not a number of seconds "
+	    "(0-604800)");
+	parse_bad("interface eth0\nexport_max_age 10s\n",
+	    "t.conf:2: export_max_age: \"10s\" is not a number of seconds "
+	    "(0-604800)");
+	parse_bad("interface eth0\nexport_max_age\n",
+	    "t.conf:2: export_max_age: missing argument");
+	parse_bad("interface eth0\nserver a {\nservice_ip 1.2.3.4\n"
+	    "export_from 1.2.3\n}\n",
+	    "t.conf:4: export_from: \"1.2.3\" is not an IP address");
+	parse_bad("interface eth0\nserver a {\nservice_ip 1.2.3.4\n"
+	    "export_from 1.2.3.5 1.2.3.5\n}\n",
+	    "t.conf:4: export_from: 1.2.3.5 listed twice");
+	parse_bad("interface eth0\nserver a {\nservice_ip 1.2.3.4\n"
+	    "export_from\n}\n", "t.conf:4: export_from: missing argument");
+	parse_bad("interface eth0\nserver a {\nservice_ip 1.2.3.4\n"
+	    "export_from 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5 "
+	    "10.0.0.6 10.0.0.7 10.0.0.8 10.0.0.9 10.0.0.10 10.0.0.11 "
+	    "10.0.0.12 10.0.0.13 10.0.0.14 10.0.0.15 10.0.0.16 10.0.0.17\n"
+	    "}\n", "t.conf:4: export_from: too many arguments");
+	parse_bad("interface eth0\nexport_from 1.2.3.4\n",
+	    "t.conf:2: unknown directive \"export_from\"");
+	parse_bad("interface eth0\nserver a {\nservice_ip 1.2.3.4\n"
+	    "export_max_age 5\n}\n",
+	    "t.conf:4: unknown directive \"export_max_age\" in server block");
+	assert_true(conf_name_valid("web-1.example_a"));
+	assert_false(conf_name_valid("-web"));
+	assert_false(conf_name_valid("a/b"));
+	assert_false(conf_name_valid(""));
+}
+
+static void
 test_hostile_bytes(void **state)
 {
 	struct conf *c;
@@ -210,6 +291,7 @@ main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_export_directives),
 		cmocka_unit_test(test_hostile_bytes),
 		cmocka_unit_test(test_load_file),
 	};

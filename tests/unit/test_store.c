@@ -1,4 +1,7 @@
-/* Unit tests for src/store.c: file mode, WAL, schema versioning, events. */
+/*
+ * Unit tests for src/store.c: file mode, WAL, schema versioning and the
+ * 1 -> 2 migration, events, export connections and sealed records.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -159,6 +162,184 @@ test_not_a_database(void **state)
 	unlink(path);
 }
 
+/* A version 1 file, as the previous release wrote it, migrates to 2. */
+static void
+test_migrate_from_v1(void **state)
+{
+	struct store *st;
+	struct collect col;
+	sqlite3 *db;
+	char err[512];
+
+	(void)state;
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "CREATE TABLE events ("
+	    "  id      INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    "  ts_us   INTEGER NOT NULL,"
+	    "  server  TEXT,"
+	    "  kind    TEXT NOT NULL,"
+	    "  detail  TEXT);"
+	    "CREATE INDEX events_server ON events(server, id);"
+	    "CREATE TABLE servers ("
+	    "  name     TEXT PRIMARY KEY,"
+	    "  state    TEXT NOT NULL,"
+	    "  since_us INTEGER NOT NULL);"
+	    "INSERT INTO events (ts_us, kind, detail) VALUES (1, 'old', 'v1');"
+	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(path, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_schema_version(st), 2);
+	memset(&col, 0, sizeof(col));
+	assert_int_equal(store_events(st, 0, collect_cb, &col), 0);
+	assert_int_equal(col.n, 1);
+	assert_string_equal(col.kinds[0], "old");
+	store_close(st);
+	unlink(path);
+}
+
+static void
+sample_conn(struct store_export_conn *c, uint64_t conn_id, uint64_t counter)
+{
+	memset(c, 0, sizeof(*c));
+	c->server = "web1";
+	c->conn_id = conn_id;
+	c->last_counter = counter;
+	c->nrecords = counter + 1;
+	c->first_us = 1000;
+	c->last_us = 2000 + (int64_t)counter;
+	c->last_time = 1750000000;
+	c->family = 4;
+	c->client_addr = "198.18.0.3";
+	c->client_port = 50000;
+	c->server_addr = "198.18.0.2";
+	c->server_port = 22;
+	c->kex_number = (uint32_t)counter;
+	c->kex_alg = "curve25519-sha256";
+	c->hostkey_alg = "ssh-ed25519";
+	c->c2s_cipher = c->s2c_cipher = "aes128-ctr";
+	c->c2s_mac = c->s2c_mac = "hmac-sha2-256";
+	c->c2s_comp = c->s2c_comp = "none";
+	c->strict_kex = 1;
+	c->user = "bob";
+	c->auth_method = "publickey";
+}
+
+struct rows {
+	int		n;
+	uint64_t	conn_id[4];
+	int		closed[4];
+	char		user[4][16];
+	uint64_t	counters[8];
+	size_t		lens[8];
+	int		nrec;
+};
+
+static int
+rows_cb(void *arg, const struct store_export_conn *c)
+{
+	struct rows *r = arg;
+
+	if (r->n < 4) {
+		r->conn_id[r->n] = c->conn_id;
+		r->closed[r->n] = c->closed;
+		snprintf(r->user[r->n], sizeof(r->user[0]), "%s", c->user);
+	}
+	r->n++;
+	return 0;
+}
+
+static int
+recs_cb(void *arg, uint64_t counter, int64_t recv_us, const uint8_t *rec,
+    size_t len)
+{
+	struct rows *r = arg;
+
+	(void)recv_us;
+	if (r->nrec < 8) {
+		r->counters[r->nrec] = counter;
+		r->lens[r->nrec] = len;
+		assert_int_equal(rec[0], (uint8_t)counter);
+	}
+	r->nrec++;
+	return 0;
+}
+
+static void
+test_export_rows(void **state)
+{
+	struct store *st;
+	struct store_export_conn c;
+	struct rows rows;
+	uint8_t rec[200];
+	uint64_t last;
+	int closed;
+	char err[512];
+	/* conn_id above INT64_MAX: stored as its bit pattern. */
+	const uint64_t big = 0xfedcba9876543210ULL;
+	uint64_t i;
+
+	(void)state;
+	unlink(path);
+	assert_int_equal(store_open(path, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_export_lookup(st, "web1", big, &last,
+	    &closed), 0);
+	for (i = 0; i < 3; i++) {
+		sample_conn(&c, big, i);
+		memset(rec, (int)i, sizeof(rec));
+		assert_int_equal(store_export_record(st, &c, i, 5, rec,
+		    sizeof(rec) - i), 0);
+	}
+	/* The same counter twice is refused and changes nothing. */
+	sample_conn(&c, big, 2);
+	c.user = "mallory";
+	assert_int_equal(store_export_record(st, &c, 2, 5, rec, 10), -1);
+	sample_conn(&c, 7, 0);
+	rec[0] = 0;
+	assert_int_equal(store_export_record(st, &c, 0, 5, rec, 151), 0);
+
+	assert_int_equal(store_export_lookup(st, "web1", big, &last,
+	    &closed), 1);
+	assert_true(last == 2);
+	assert_false(closed);
+	memset(&rows, 0, sizeof(rows));
+	assert_int_equal(store_export_conns(st, rows_cb, &rows), 0);
+	assert_int_equal(rows.n, 2);
+	assert_true(rows.conn_id[0] == big);	/* stored negative */
+	assert_true(rows.conn_id[1] == 7);
+	assert_string_equal(rows.user[0], "bob");
+	assert_int_equal(store_export_records(st, "web1", big, recs_cb,
+	    &rows), 0);
+	assert_int_equal(rows.nrec, 3);
+	assert_true(rows.counters[0] == 0 && rows.counters[2] == 2);
+	assert_int_equal(rows.lens[2], sizeof(rec) - 2);
+
+	/* An end: the row stays (replay guard), the records go. */
+	sample_conn(&c, big, 3);
+	c.closed = 1;
+	c.closed_us = 3000;
+	assert_int_equal(store_export_close(st, &c), 0);
+	assert_int_equal(store_export_lookup(st, "web1", big, &last,
+	    &closed), 1);
+	assert_true(last == 3);
+	assert_true(closed);
+	memset(&rows, 0, sizeof(rows));
+	assert_int_equal(store_export_records(st, "web1", big, recs_cb,
+	    &rows), 0);
+	assert_int_equal(rows.nrec, 0);
+	/* Purge: only ended connections, only when both times are older. */
+	assert_int_equal(store_export_purge(st, 2000), 0);
+	assert_int_equal(store_export_purge(st, 1750000000LL * 1000000), 0);
+	assert_int_equal(store_export_purge(st, 1750000001LL * 1000000), 1);
+	assert_int_equal(store_export_lookup(st, "web1", big, &last,
+	    &closed), 0);
+	assert_int_equal(store_export_lookup(st, "web1", 7, &last,
+	    &closed), 1);
+	store_close(st);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -167,6 +348,8 @@ main(void)
 		cmocka_unit_test(test_newer_schema_refused),
 		cmocka_unit_test(test_open_mode_tightened),
 		cmocka_unit_test(test_not_a_database),
+		cmocka_unit_test(test_migrate_from_v1),
+		cmocka_unit_test(test_export_rows),
 	};
 
 	log_init("test_store", 1, 0);
