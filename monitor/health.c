@@ -151,6 +151,15 @@ health_probe_next(struct health_server *s)
 
 		health_round_end(s);
 		s->round_failed = 1;
+		if (s->idle_round && s->state == HEALTH_UNKNOWN) {
+			/*
+			 * Never seen alive: nothing to take over, and more
+			 * likely a wrong address or interface than a death.
+			 */
+			snprintf(s->why, sizeof(s->why), "never seen; %d "
+			    "probes went unanswered", s->tries);
+			return;
+		}
 		if (s->idle_round) {
 			health_set(s, HEALTH_DEAD, "idle, and %d probes in "
 			    "%.0f ms went unanswered", s->tries,

@@ -17,7 +17,7 @@
 #include "pkt.h"
 
 enum health_state {
-	HEALTH_UNKNOWN,		/* nothing seen yet */
+	HEALTH_UNKNOWN,		/* never seen alive: never declared dead */
 	HEALTH_ALIVE,
 	HEALTH_SUSPECT,		/* evidence of death, probe under way */
 	HEALTH_DEAD,		/* declared; what follows is the takeover's */

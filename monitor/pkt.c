@@ -246,8 +246,11 @@ pkt_decode(int linktype, const uint8_t *frame, size_t caplen, size_t wirelen,
 	buf_view(&b, frame, caplen);
 	switch (linktype) {
 	case LINK_EN10MB:
-		if (buf_skip(&b, 12) != 0 || buf_get_u16(&b, &type) != 0)
+		if (buf_get(&b, seg->dst_mac, 6) != 0 ||
+		    buf_get(&b, seg->src_mac, 6) != 0 ||
+		    buf_get_u16(&b, &type) != 0)
 			return PKT_MALFORMED;
+		seg->has_mac = 1;
 		while (type == ETH_VLAN || type == ETH_QINQ) {
 			if (buf_skip(&b, 2) != 0 || buf_get_u16(&b, &type) != 0)
 				return PKT_MALFORMED;

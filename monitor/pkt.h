@@ -33,6 +33,8 @@ struct pkt_sack {
 };
 
 struct pkt_tcp {
+	int		 has_mac;	/* Ethernet: the MACs below are set */
+	uint8_t		 src_mac[6], dst_mac[6];
 	struct pkt_addr	 src, dst;
 	uint16_t	 sport, dport;
 	uint32_t	 seq, ack;

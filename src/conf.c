@@ -287,6 +287,11 @@ conf_server_open(struct conf_parser *p, int ac, char **av)
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof(s->name), "%s", av[1]);
 	s->line = p->line;
+	s->dead_after = CONF_DEFAULT_DEAD_AFTER;
+	s->probe_interval = CONF_DEFAULT_PROBE_INTERVAL;
+	s->probe_timeout = CONF_DEFAULT_PROBE_TIMEOUT;
+	s->probe_tries = CONF_DEFAULT_PROBE_TRIES;
+	s->probe_methods = CONF_PROBE_ARP;
 	p->server = s;
 	return 0;
 }
@@ -312,6 +317,24 @@ conf_server_close(struct conf_parser *p)
 			return conf_fail(p, "server %s: service_ip already "
 			    "used by server %s", s->name, c->servers[i].name);
 	p->server = NULL;
+	return 0;
+}
+
+/* An integer argument in [min, max], for directive what. */
+static int
+conf_parse_uint(struct conf_parser *p, const char *what, const char *s,
+    long min, long max, const char *unit, uint32_t *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!isdigit((unsigned char)s[0]) || errno != 0 || *end != '\0' ||
+	    v < min || v > max)
+		return conf_fail(p, "%s: \"%s\" is not a number of %s "
+		    "(%ld-%ld)", what, s, unit, min, max);
+	*out = (uint32_t)v;
 	return 0;
 }
 
@@ -389,6 +412,45 @@ conf_server_directive(struct conf_parser *p, int ac, char **av)
 			return conf_fail(p, "out of memory");
 		return 0;
 	}
+	if (strcmp(av[0], "dead_after") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_parse_uint(p, av[0], av[1], 10, 600000,
+		    "milliseconds", &s->dead_after);
+	}
+	if (strcmp(av[0], "probe_interval") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_parse_uint(p, av[0], av[1], 50, 3600000,
+		    "milliseconds", &s->probe_interval);
+	}
+	if (strcmp(av[0], "probe_timeout") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_parse_uint(p, av[0], av[1], 1, 10000,
+		    "milliseconds", &s->probe_timeout);
+	}
+	if (strcmp(av[0], "probe_tries") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_parse_uint(p, av[0], av[1], 1, 20, "probes",
+		    &s->probe_tries);
+	}
+	if (strcmp(av[0], "probe") == 0) {
+		if (conf_want_args(p, ac, 1, 2, av[0]) != 0)
+			return -1;
+		s->probe_methods = 0;
+		for (i = 1; i < ac; i++) {
+			if (strcmp(av[i], "arp") == 0)
+				s->probe_methods |= CONF_PROBE_ARP;
+			else if (strcmp(av[i], "tcp") == 0)
+				s->probe_methods |= CONF_PROBE_TCP;
+			else
+				return conf_fail(p, "probe: \"%s\" is not "
+				    "arp or tcp", av[i]);
+		}
+		return 0;
+	}
 	return conf_fail(p, "unknown directive \"%s\" in server block",
 	    av[0]);
 }
@@ -453,6 +515,12 @@ conf_global_directive(struct conf_parser *p, int ac, char **av)
 		c->export_max_age_set = 1;
 		return 0;
 	}
+	if (strcmp(av[0], "capture_buffer") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_parse_uint(p, av[0], av[1], 1, 2047, "MiB",
+		    &c->capture_buffer);
+	}
 	if (strcmp(av[0], "server") == 0)
 		return conf_server_open(p, ac, av);
 	return conf_fail(p, "unknown directive \"%s\"", av[0]);
@@ -465,6 +533,8 @@ conf_defaults(struct conf_parser *p)
 
 	if (c->interface == NULL)
 		return conf_fail(p, "interface is required");
+	if (c->capture_buffer == 0)
+		c->capture_buffer = CONF_DEFAULT_CAPTURE_BUFFER;
 	if (c->state_file == NULL &&
 	    (c->state_file = strdup(CONF_DEFAULT_STATE_FILE)) == NULL)
 		return conf_fail(p, "out of memory");

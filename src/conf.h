@@ -43,8 +43,22 @@ struct conf_server {
 	int		 nexport_from;
 	char		*fence;		/* fence command, or NULL */
 	int		 fence_none;	/* `fence none`: take over unfenced */
+	/* Failure detection (DESIGN.md section 3), milliseconds. */
+	uint32_t	 dead_after;
+	uint32_t	 probe_interval;
+	uint32_t	 probe_timeout;
+	uint32_t	 probe_tries;
+	int		 probe_methods;	/* CONF_PROBE_* */
 	int		 line;		/* where the block starts */
 };
+
+#define CONF_PROBE_ARP		0x1
+#define CONF_PROBE_TCP		0x2
+#define CONF_DEFAULT_DEAD_AFTER		100	/* ms */
+#define CONF_DEFAULT_PROBE_INTERVAL	1000	/* ms */
+#define CONF_DEFAULT_PROBE_TIMEOUT	10	/* ms */
+#define CONF_DEFAULT_PROBE_TRIES	3
+#define CONF_DEFAULT_CAPTURE_BUFFER	64	/* MiB */
 
 struct conf {
 	char			*path;
@@ -57,6 +71,7 @@ struct conf {
 	uint16_t		 export_port;
 	uint32_t		 export_max_age;	/* s, 0: no check */
 	int			 export_max_age_set;
+	uint32_t		 capture_buffer;	/* MiB */
 	struct conf_server	*servers;
 	size_t			 nservers;
 };

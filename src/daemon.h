@@ -11,12 +11,14 @@
 #include "conf.h"
 #include "keystore.h"
 #include "store.h"
+#include "watch.h"
 
 /* Per-server runtime state. */
 struct daemon_server {
 	const struct conf_server *conf;
 	char		 state[16];	/* health state name */
 	int64_t		 since_us;	/* when it entered that state */
+	char		 why[160];	/* what made it so */
 };
 
 struct daemon {
@@ -24,6 +26,8 @@ struct daemon {
 	struct store		*store;
 	struct keystore_keys	 keys;		/* loaded once at start-up */
 	struct keystore		*keystore;
+	struct watch		*watch;
+	const char		*pcap_file;	/* -r: read this, not the interface */
 	struct daemon_server	*servers;
 	size_t			 nservers;
 	int64_t			 started_us;

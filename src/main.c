@@ -20,6 +20,7 @@
 #include "export.h"
 #include "keystore.h"
 #include "log.h"
+#include "notify.h"
 #include "store.h"
 #include "version.h"
 
@@ -29,7 +30,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: securejeebsd [-dft] [-c config_file]\n"
+	fprintf(stderr, "usage: securejeebsd [-dft] [-c config_file] "
+	    "[-r pcap_file]\n"
 	    "       securejeebsd -V\n");
 	exit(2);
 }
@@ -109,14 +111,63 @@ daemon_servers_init(struct daemon *d)
 		s->conf = &d->conf->servers[i];
 		r = store_get_server_state(d->store, s->conf->name, s->state,
 		    sizeof(s->state), &s->since_us);
-		/* No health monitoring yet: every server starts unknown. */
-		if (r != 1 || strcmp(s->state, "unknown") != 0) {
-			snprintf(s->state, sizeof(s->state), "unknown");
-			s->since_us = d->started_us;
-			store_put_server_state(d->store, s->conf->name,
-			    s->state, s->since_us);
-		}
+		/* Health is re-learnt from the wire after every start. */
+		if (r == 1 && strcmp(s->state, "unknown") != 0)
+			log_info("%s: was %s before this start", s->conf->name,
+			    s->state);
+		snprintf(s->state, sizeof(s->state), "unknown");
+		snprintf(s->why, sizeof(s->why), "no traffic seen yet");
+		s->since_us = d->started_us;
+		store_put_server_state(d->store, s->conf->name, s->state,
+		    s->since_us);
 	}
+	return 0;
+}
+
+/* The health of a server changed: remember, record, log. */
+static void
+daemon_health_cb(void *arg, size_t server, enum health_state from,
+    enum health_state to, const char *why)
+{
+	struct daemon *d = arg;
+	struct daemon_server *s = &d->servers[server];
+
+	snprintf(s->state, sizeof(s->state), "%s", health_state_str(to));
+	snprintf(s->why, sizeof(s->why), "%s", why);
+	s->since_us = store_now_us();
+	store_put_server_state(d->store, s->conf->name, s->state, s->since_us);
+	store_put_event(d->store, s->conf->name, health_state_str(to),
+	    "%s (was %s)", why, health_state_str(from));
+	log_msg(to == HEALTH_DEAD ? LOG_ERR : to == HEALTH_SUSPECT ?
+	    LOG_WARNING : LOG_NOTICE, "%s: %s -> %s: %s", s->conf->name,
+	    health_state_str(from), health_state_str(to), why);
+}
+
+static int
+daemon_watch_start(struct daemon *d, struct ev_loop *loop)
+{
+	char err[512];
+	long n;
+
+	if (watch_init(loop, d->conf, daemon_health_cb, d, &d->watch, err,
+	    sizeof(err)) != 0) {
+		log_error("cannot set up the capture: %s", err);
+		return -1;
+	}
+	if (d->pcap_file == NULL) {
+		if (watch_start_live(d->watch, err, sizeof(err)) != 0) {
+			log_error("cannot capture: %s", err);
+			return -1;
+		}
+		return 0;
+	}
+	if ((n = watch_read_file(d->watch, d->pcap_file, err,
+	    sizeof(err))) < 0) {
+		log_error("cannot read %s: %s", d->pcap_file, err);
+		return -1;
+	}
+	log_notice("read %ld frames from %s; not capturing live", n,
+	    d->pcap_file);
 	return 0;
 }
 
@@ -131,8 +182,12 @@ main(int argc, char **argv)
 	char err[512];
 	int ch, r, foreground = 0, debug = 0, test_only = 0;
 
-	while ((ch = getopt(argc, argv, "c:dftV")) != -1) {
+	memset(&d, 0, sizeof(d));
+	while ((ch = getopt(argc, argv, "c:dfr:tV")) != -1) {
 		switch (ch) {
+		case 'r':
+			d.pcap_file = optarg;
+			break;
 		case 'c':
 			config = optarg;
 			break;
@@ -156,7 +211,6 @@ main(int argc, char **argv)
 		usage();
 
 	umask(077);
-	memset(&d, 0, sizeof(d));
 	if (conf_load(config, &d.conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "securejeebsd: %s\n", err);
 		return 1;
@@ -213,6 +267,8 @@ main(int argc, char **argv)
 	ev_signal_start(loop, &sigterm);
 	ev_signal_start(loop, &sigint);
 	ev_signal_start(loop, &sighup);
+	if (daemon_watch_start(&d, loop) != 0)
+		return 1;
 	if (control_init(loop, d.conf->control_socket, daemon_control,
 	    &d) != 0)
 		return 1;
@@ -224,9 +280,14 @@ main(int argc, char **argv)
 	store_put_event(d.store, NULL, "daemon-start", "securejeebsd %s, "
 	    "pid %ld", SJ_VERSION, (long)getpid());
 
+	snprintf(err, sizeof(err), "watching %zu servers on %s", d.nservers,
+	    d.pcap_file != NULL ? d.pcap_file : d.conf->interface);
+	notify_ready(err);
 	ev_run(loop, 0);
 
+	notify_stopping();
 	control_fini();
+	watch_fini(d.watch);
 	export_fini();
 	ev_timer_stop(loop, &housekeeping);
 	keystore_close(d.keystore);

@@ -43,6 +43,17 @@ report_ports(const struct conf_server *s, char *buf, size_t len)
 		    i ? "," : "", s->ports[i]);
 }
 
+/* A server's health as the watcher sees it now. */
+static void
+report_health(struct daemon *d, size_t i, const char **state,
+    int64_t *since_us, const char **why)
+{
+	double since;
+
+	*state = health_state_str(watch_health(d->watch, i, &since, why));
+	*since_us = (int64_t)(since * 1e6);
+}
+
 static int
 report_status(struct daemon *d, int json, struct buf *out)
 {
@@ -50,11 +61,15 @@ report_status(struct daemon *d, int json, struct buf *out)
 	struct table t;
 	struct export_stats es;
 	struct keystore_counts kn;
+	struct watch_stats ws;
+	const char *hs, *hwhy;
+	int64_t hsince;
 	int64_t uptime = (int64_t)(ev_time() - d->started_mono);
 	size_t i;
 
 	export_get_stats(&es);
 	keystore_counts(d->keystore, &kn);
+	watch_stats(d->watch, &ws);
 
 	if (d->conf->export_enabled) {
 		char a[64];
@@ -97,7 +112,26 @@ report_status(struct daemon *d, int json, struct buf *out)
 		json_put_kv_uint(out, "connections_ended", kn.closed);
 		buf_putf(out, ",");
 		json_put_kv_uint(out, "connections_keys_held", kn.keys_held);
-		buf_putf(out, ",\"servers\":[");
+		buf_putf(out, ",\"capture\":{");
+		json_put_kv_string(out, "source", d->pcap_file != NULL ?
+		    d->pcap_file : d->conf->interface);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "frames", ws.frames);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "tcp", ws.tcp);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "other", ws.other);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "malformed", ws.malformed);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "kernel_drops", ws.kernel_drops);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "interface_drops", ws.if_drops);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "connections", ws.connections);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "memory_bytes", ws.memory);
+		buf_putf(out, "},\"servers\":[");
 		for (i = 0; i < d->nservers; i++) {
 			const struct conf_server *s = d->servers[i].conf;
 			int p;
@@ -112,10 +146,12 @@ report_status(struct daemon *d, int json, struct buf *out)
 				buf_putf(out, "%s%u", p ? "," : "",
 				    s->ports[p]);
 			buf_putf(out, "],");
-			json_put_kv_string(out, "state", d->servers[i].state);
+			report_health(d, i, &hs, &hsince, &hwhy);
+			json_put_kv_string(out, "state", hs);
 			buf_putf(out, ",");
-			json_put_kv_int(out, "since_us",
-			    d->servers[i].since_us);
+			json_put_kv_int(out, "since_us", hsince);
+			buf_putf(out, ",");
+			json_put_kv_string(out, "why", hwhy);
 			buf_putf(out, "}");
 		}
 		return buf_putf(out, "]}\n");
@@ -134,15 +170,24 @@ report_status(struct daemon *d, int json, struct buf *out)
 	    "(since start)\n", es.received, es.accepted, es.duplicates,
 	    es.rejected);
 	buf_putf(out, "keys held   %zu connections (%zu open, %zu ended)"
-	    "\n\n", kn.keys_held, kn.open, kn.closed);
-	table_init(&t, 5, "SERVER", "SERVICE IP", "PORTS", "STATE", "SINCE");
+	    "\n", kn.keys_held, kn.open, kn.closed);
+	buf_putf(out, "capture     %s: %" PRIu64 " frames, %" PRIu64
+	    " dropped by the kernel, %" PRIu64 " by the interface, %" PRIu64
+	    " malformed\n", d->pcap_file != NULL ? d->pcap_file :
+	    d->conf->interface, ws.frames, ws.kernel_drops, ws.if_drops,
+	    ws.malformed);
+	buf_putf(out, "tracking    %zu TCP connections, %zu KiB\n\n",
+	    ws.connections, (ws.memory + 1023) / 1024);
+	table_init(&t, 6, "SERVER", "SERVICE IP", "PORTS", "STATE", "SINCE",
+	    "WHY");
 	for (i = 0; i < d->nservers; i++) {
 		const struct conf_server *s = d->servers[i].conf;
 
 		conf_addr_str(&s->service_ip, ip, sizeof(ip));
 		report_ports(s, ports, sizeof(ports));
-		report_time(d->servers[i].since_us, since, sizeof(since));
-		table_row(&t, s->name, ip, ports, d->servers[i].state, since);
+		report_health(d, i, &hs, &hsince, &hwhy);
+		report_time(hsince, since, sizeof(since));
+		table_row(&t, s->name, ip, ports, hs, since, hwhy);
 	}
 	return table_render(&t, out);
 }

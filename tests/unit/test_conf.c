@@ -247,6 +247,41 @@ test_export_directives(void **state)
 }
 
 static void
+test_health_directives(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = parse_ok("interface eth0\ncapture_buffer 256\n"
+	    "server a {\nservice_ip 10.0.0.1\n}\n"
+	    "server b {\nservice_ip 10.0.0.2\ndead_after 60\n"
+	    "probe_interval 500\nprobe_timeout 5\nprobe_tries 4\n"
+	    "probe arp tcp\n}\n");
+	assert_int_equal(c->capture_buffer, 256);
+	assert_int_equal(c->servers[0].dead_after, CONF_DEFAULT_DEAD_AFTER);
+	assert_int_equal(c->servers[0].probe_interval,
+	    CONF_DEFAULT_PROBE_INTERVAL);
+	assert_int_equal(c->servers[0].probe_methods, CONF_PROBE_ARP);
+	assert_int_equal(c->servers[1].dead_after, 60);
+	assert_int_equal(c->servers[1].probe_interval, 500);
+	assert_int_equal(c->servers[1].probe_timeout, 5);
+	assert_int_equal(c->servers[1].probe_tries, 4);
+	assert_int_equal(c->servers[1].probe_methods,
+	    CONF_PROBE_ARP | CONF_PROBE_TCP);
+	conf_free(c);
+	c = parse_ok("interface eth0\nserver a {\nservice_ip 10.0.0.1\n}\n");
+	assert_int_equal(c->capture_buffer, CONF_DEFAULT_CAPTURE_BUFFER);
+	conf_free(c);
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "dead_after 5\n}\n", "t.conf:4: dead_after: \"5\" is not a "
+	    "number of milliseconds (10-600000)");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "probe icmp\n}\n", "t.conf:4: probe: \"icmp\" is not arp or tcp");
+	parse_bad("interface a\ncapture_buffer 1x\n", "t.conf:2: "
+	    "capture_buffer: \"1x\" is not a number of MiB (1-2047)");
+}
+
+static void
 test_hostile_bytes(void **state)
 {
 	struct conf *c;
@@ -292,6 +327,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_export_directives),
+		cmocka_unit_test(test_health_directives),
 		cmocka_unit_test(test_hostile_bytes),
 		cmocka_unit_test(test_load_file),
 	};

@@ -1,0 +1,318 @@
+/*
+ * watch: capture -> decode -> TCP tracker, and health evidence from the
+ * same frames (see watch.h).  Frames of the watched services only reach
+ * here (the BPF filter); anything else that slips through is counted and
+ * dropped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+#include "log.h"
+#include "pkt.h"
+#include "watch.h"
+
+#define WATCH_EXPIRE_INTERVAL	5.0	/* seconds between timeout sweeps */
+
+struct watch {
+	struct ev_loop		*loop;
+	const struct conf	*conf;
+	struct capture		*cap;
+	struct tcptrack		*tcp;
+	struct health		*health;
+	watch_health_cb		 cb;
+	void			*arg;
+	ev_timer		 expire;
+	struct watch_stats	 st;
+	struct pkt_addr		 addrs[CONF_MAX_SERVERS];
+	struct log_ratelimit	 rl_malformed;
+};
+
+static void
+watch_addr(const struct conf_addr *ca, struct pkt_addr *pa)
+{
+	pkt_addr_set(pa, ca->family, &ca->u);
+}
+
+/* The configured server whose service address is a, or -1. */
+static int
+watch_server_of(const struct watch *w, const struct pkt_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < w->conf->nservers; i++)
+		if (memcmp(&w->addrs[i], a, sizeof(*a)) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+watch_is_service_port(const struct conf_server *s, uint16_t port)
+{
+	int i;
+
+	for (i = 0; i < s->nports; i++)
+		if (s->ports[i] == port)
+			return 1;
+	return 0;
+}
+
+static void
+watch_frame(void *arg, int linktype, const uint8_t *frame, size_t caplen,
+    size_t wirelen, double ts)
+{
+	struct watch *w = arg;
+	struct pkt_tcp seg;
+	int r, srv, from_server;
+
+	w->st.frames++;
+	if ((r = pkt_decode(linktype, frame, caplen, wirelen, &seg)) !=
+	    PKT_OK) {
+		if (r == PKT_MALFORMED) {
+			w->st.malformed++;
+			log_limited(&w->rl_malformed, LOG_WARNING, "capture: "
+			    "malformed frame of %zu bytes ignored", caplen);
+		} else if (r == PKT_FRAGMENT)
+			w->st.fragments++;
+		else
+			w->st.other++;
+		return;
+	}
+	if ((srv = watch_server_of(w, &seg.dst)) >= 0 &&
+	    watch_is_service_port(&w->conf->servers[srv], seg.dport))
+		from_server = 0;
+	else if ((srv = watch_server_of(w, &seg.src)) >= 0 &&
+	    watch_is_service_port(&w->conf->servers[srv], seg.sport))
+		from_server = 1;
+	else {
+		w->st.other++;
+		return;
+	}
+	w->st.tcp++;
+	health_frame(w->health, srv, from_server, !from_server &&
+	    (seg.wire_len > 0 || (seg.flags & PKT_SYN)),
+	    from_server && seg.has_mac ? seg.src_mac : NULL, ts);
+	tcptrack_feed(w->tcp, &seg, ts);
+}
+
+static void
+watch_health_change(void *arg, int server, enum health_state from,
+    enum health_state to, const char *why)
+{
+	struct watch *w = arg;
+
+	if (w->cb != NULL)
+		w->cb(w->arg, (size_t)server, from, to, why);
+}
+
+static void
+watch_conn_end(void *arg, struct tcptrack_conn *c, const char *why)
+{
+	char cli[64], srv[64];
+
+	(void)arg;
+	debug_f("%s -> %s ended: %s",
+	    pkt_endpoint_str(&c->client, c->cport, cli, sizeof(cli)),
+	    pkt_endpoint_str(&c->server, c->sport, srv, sizeof(srv)), why);
+}
+
+static void
+watch_expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct watch *w = t->data;
+
+	(void)revents;
+	tcptrack_expire(w->tcp, ev_now(loop));
+}
+
+int
+watch_init(struct ev_loop *loop, const struct conf *c, watch_health_cb cb,
+    void *arg, struct watch **out, char *err, size_t errlen)
+{
+	struct tcptrack_ops ops;
+	struct watch *w;
+	size_t i;
+	int j;
+
+	*out = NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	w->loop = loop;
+	w->conf = c;
+	w->cb = cb;
+	w->arg = arg;
+	w->rl_malformed.interval = 10;
+	memset(&ops, 0, sizeof(ops));
+	ops.conn_end = watch_conn_end;
+	if ((w->tcp = tcptrack_new(NULL, &ops, w)) == NULL ||
+	    (w->health = health_new(loop, watch_health_change, w)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		watch_fini(w);
+		return -1;
+	}
+	for (i = 0; i < c->nservers; i++) {
+		const struct conf_server *s = &c->servers[i];
+		struct health_params hp;
+
+		watch_addr(&s->service_ip, &w->addrs[i]);
+		for (j = 0; j < s->nports; j++)
+			tcptrack_watch(w->tcp, &w->addrs[i], s->ports[j]);
+		health_params_default(&hp);
+		hp.dead_after = s->dead_after;
+		hp.probe_interval = s->probe_interval;
+		hp.probe_timeout = s->probe_timeout;
+		hp.probe_tries = (int)s->probe_tries;
+		hp.probe_methods = (s->probe_methods & CONF_PROBE_ARP ?
+		    HEALTH_PROBE_ARP : 0) | (s->probe_methods &
+		    CONF_PROBE_TCP ? HEALTH_PROBE_TCP : 0);
+		hp.probe_port = s->ports[0];
+		health_add_server(w->health, s->name, &w->addrs[i], &hp);
+	}
+	ev_timer_init(&w->expire, watch_expire_cb, WATCH_EXPIRE_INTERVAL,
+	    WATCH_EXPIRE_INTERVAL);
+	w->expire.data = w;
+	ev_timer_start(loop, &w->expire);
+	*out = w;
+	return 0;
+}
+
+static void
+watch_filter(struct watch *w, char *buf, size_t len)
+{
+	struct capture_service svc[CONF_MAX_SERVERS];
+	size_t i;
+	int j;
+
+	memset(svc, 0, sizeof(svc));
+	for (i = 0; i < w->conf->nservers; i++) {
+		svc[i].addr = w->addrs[i];
+		for (j = 0; j < w->conf->servers[i].nports; j++)
+			svc[i].ports[j] = w->conf->servers[i].ports[j];
+		svc[i].nports = w->conf->servers[i].nports;
+	}
+	if (capture_filter(svc, (int)w->conf->nservers,
+	    w->conf->export_enabled ? w->conf->export_port : 0, buf,
+	    len) != 0)
+		buf[0] = '\0';		/* too long: capture all, sort here */
+}
+
+int
+watch_start_live(struct watch *w, char *err, size_t errlen)
+{
+	char filter[4096];
+
+	watch_filter(w, filter, sizeof(filter));
+	w->cap = capture_open_live(w->conf->interface, filter,
+	    (size_t)w->conf->capture_buffer * 1024 * 1024, err, errlen);
+	if (w->cap == NULL)
+		return -1;
+	if (capture_start(w->cap, w->loop, watch_frame, w) != 0) {
+		snprintf(err, errlen, "%s: cannot poll the capture",
+		    w->conf->interface);
+		return -1;
+	}
+	w->st.live = 1;
+	if (health_open_interface(w->health, w->conf->interface, err,
+	    errlen) != 0)
+		return -1;
+	log_info("capturing on %s (buffer %u MiB), filter: %s",
+	    w->conf->interface, w->conf->capture_buffer, filter);
+	return 0;
+}
+
+long
+watch_read_file(struct watch *w, const char *path, char *err, size_t errlen)
+{
+	char filter[4096];
+	long n;
+
+	watch_filter(w, filter, sizeof(filter));
+	if ((w->cap = capture_open_file(path, filter, err, errlen)) == NULL)
+		return -1;
+	n = capture_read_all(w->cap, watch_frame, w);
+	if (n < 0)
+		snprintf(err, errlen, "%s: read error", path);
+	return n;
+}
+
+void
+watch_fini(struct watch *w)
+{
+	if (w == NULL)
+		return;
+	ev_timer_stop(w->loop, &w->expire);
+	capture_close(w->cap);
+	health_free(w->health);
+	tcptrack_free(w->tcp);
+	free(w);
+}
+
+struct watch_mem {
+	size_t	bytes;
+};
+
+static void
+watch_mem_cb(void *arg, struct tcptrack_conn *c)
+{
+	struct watch_mem *m = arg;
+
+	m->bytes += tcptrack_conn_memory(c);
+}
+
+void
+watch_stats(struct watch *w, struct watch_stats *st)
+{
+	struct capture_stats cs;
+	struct watch_mem m = { 0 };
+
+	*st = w->st;
+	if (w->cap != NULL) {
+		capture_stats(w->cap, &cs);
+		st->kernel_drops = cs.kernel_drops;
+		st->if_drops = cs.if_drops;
+	}
+	st->connections = tcptrack_count(w->tcp);
+	tcptrack_foreach(w->tcp, watch_mem_cb, &m);
+	st->memory = m.bytes;
+}
+
+enum health_state
+watch_health(struct watch *w, size_t server, double *since, const char **why)
+{
+	return health_get(w->health, (int)server, since, why);
+}
+
+void
+watch_force_dead(struct watch *w, size_t server, const char *why)
+{
+	health_force_dead(w->health, (int)server, why);
+}
+
+struct watch_iter {
+	struct watch	*w;
+	void		(*fn)(void *arg, size_t server,
+			    struct tcptrack_conn *c);
+	void		*arg;
+};
+
+static void
+watch_iter_cb(void *arg, struct tcptrack_conn *c)
+{
+	struct watch_iter *it = arg;
+	int srv = watch_server_of(it->w, &c->server);
+
+	if (srv >= 0)
+		it->fn(it->arg, (size_t)srv, c);
+}
+
+void
+watch_foreach_conn(struct watch *w,
+    void (*fn)(void *arg, size_t server, struct tcptrack_conn *c), void *arg)
+{
+	struct watch_iter it = { w, fn, arg };
+
+	tcptrack_foreach(w->tcp, watch_iter_cb, &it);
+}

@@ -1,0 +1,60 @@
+/*
+ * watch: the daemon's eyes.  It owns the capture, the TCP tracker and the
+ * health watcher, feeds every captured frame through them, and tells main
+ * when a server's health changes.  It only watches; acting is recovery's.
+ */
+#ifndef SJ_WATCH_H
+#define SJ_WATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "health.h"
+#include "tcptrack.h"
+
+struct watch;
+
+/* A server's health changed: from and to are health_state_str() names. */
+typedef void (*watch_health_cb)(void *arg, size_t server,
+    enum health_state from, enum health_state to, const char *why);
+
+struct watch_stats {
+	uint64_t	frames;		/* handed over by the capture */
+	uint64_t	tcp;		/* of the watched services */
+	uint64_t	other;		/* not TCP of a watched service */
+	uint64_t	malformed;	/* refused by the decoder */
+	uint64_t	fragments;
+	uint64_t	kernel_drops;	/* capture ring buffer full */
+	uint64_t	if_drops;	/* dropped by the interface */
+	size_t		connections;	/* tracked now */
+	size_t		memory;		/* bytes held by tracked connections */
+	int		live;		/* capturing an interface (not a file) */
+};
+
+/* Set up for c (no capture yet); health changes go to cb. */
+int	watch_init(struct ev_loop *loop, const struct conf *c,
+	    watch_health_cb cb, void *arg, struct watch **out, char *err,
+	    size_t errlen);
+/* Capture the configured interface and start probing. */
+int	watch_start_live(struct watch *w, char *err, size_t errlen);
+/* Read a pcap file through the trackers instead; the frame count or -1. */
+long	watch_read_file(struct watch *w, const char *path, char *err,
+	    size_t errlen);
+/* Stop everything and free. */
+void	watch_fini(struct watch *w);
+/* Counters for status. */
+void	watch_stats(struct watch *w, struct watch_stats *st);
+/* A server's health. */
+enum health_state watch_health(struct watch *w, size_t server,
+	    double *since, const char **why);
+/* Declare a server dead now (a forced takeover drill). */
+void	watch_force_dead(struct watch *w, size_t server, const char *why);
+/* Call fn for every tracked connection, with its server's index. */
+void	watch_foreach_conn(struct watch *w,
+	    void (*fn)(void *arg, size_t server, struct tcptrack_conn *c),
+	    void *arg);
+
+#endif
