@@ -27,6 +27,7 @@ struct watch {
 	struct watch_stats	 st;
 	struct pkt_addr		 addrs[CONF_MAX_SERVERS];
 	struct log_ratelimit	 rl_malformed;
+	int			 offline;	/* reading a file */
 };
 
 static void
@@ -90,9 +91,11 @@ watch_frame(void *arg, int linktype, const uint8_t *frame, size_t caplen,
 		return;
 	}
 	w->st.tcp++;
-	health_frame(w->health, srv, from_server, !from_server &&
-	    (seg.wire_len > 0 || (seg.flags & PKT_SYN)),
-	    from_server && seg.has_mac ? seg.src_mac : NULL, ts);
+	/* A file is history: it says nothing of the servers' health now. */
+	if (!w->offline)
+		health_frame(w->health, srv, from_server, !from_server &&
+		    (seg.wire_len > 0 || (seg.flags & PKT_SYN)),
+		    from_server && seg.has_mac ? seg.src_mac : NULL, ts);
 	tcptrack_feed(w->tcp, &seg, ts);
 }
 
@@ -229,6 +232,7 @@ watch_read_file(struct watch *w, const char *path, char *err, size_t errlen)
 	char filter[4096];
 	long n;
 
+	w->offline = 1;
 	watch_filter(w, filter, sizeof(filter));
 	if ((w->cap = capture_open_file(path, filter, err, errlen)) == NULL)
 		return -1;
