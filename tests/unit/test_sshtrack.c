@@ -1,0 +1,1885 @@
+/*
+ * Unit tests for monitor/sshtrack.c, fed through a real TCP tracker:
+ * reference streams encrypted by OpenSSH's own cipher code
+ * (sshtest_vectors.h), whole synthetic sessions for every cipher and MAC the
+ * clients use (sshtest_writer.c), with keys that arrive late, segments out
+ * of order, a rekey with and without strict KEX, the setup log (never a
+ * password), channel windows, the client-side hold for recovery, and every
+ * way a connection becomes unprotectable: corruption, compression, capture
+ * gaps, late keys, bounds.  Also the recorded OpenSSH session
+ * tests/pcaps/ssh-bulk.pcap, for which no keys exist.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include <openssl/sha.h>
+
+#include "capture.h"
+#include "pkt.h"
+#include "seal.h"
+#include "sshtrack.h"
+#include "tcptrack.h"
+
+#include "sshtest_writer.c"
+#include "sshtest_vectors.h"
+
+#define C2S	SSHTRACK_C2S
+#define S2C	SSHTRACK_S2C
+#define MAXKEX	4
+
+/* --- fixture: tcptrack -> sshtrack, a key provider, segment feeding --- */
+
+struct fx {
+	struct tcptrack		*t;
+	struct sshtrack		*st;
+	struct tcptrack_conn	*c;
+	struct pkt_addr		 cli, srv;
+	uint32_t		 cisn, sisn;
+	double			 now;
+	struct seal_keyrec	 rec[MAXKEX];
+	int			 avail[MAXKEX];
+	int			 asked;		/* provider calls */
+	struct sshtest_w	 w[2];		/* the two streams */
+	uint64_t		 fed[2];	/* bytes of each fed so far */
+	int			 ended;
+};
+
+static const struct seal_keyrec *
+provider(void *arg, const struct tcptrack_conn *c, uint32_t kex)
+{
+	struct fx *f = arg;
+
+	assert_ptr_equal(c, f->c);
+	f->asked++;
+	if (kex >= MAXKEX || !f->avail[kex])
+		return NULL;
+	return &f->rec[kex];
+}
+
+static void
+op_new(void *arg, struct tcptrack_conn *c)
+{
+	struct fx *f = arg;
+
+	f->c = c;
+	sshtrack_conn_new(f->st, c);
+}
+
+static void
+op_data(void *arg, struct tcptrack_conn *c, int dir, uint64_t off,
+    const uint8_t *p, size_t len)
+{
+	sshtrack_data(((struct fx *)arg)->st, c, dir, off, p, len);
+}
+
+static void
+op_acked(void *arg, struct tcptrack_conn *c, int dir, uint64_t acked)
+{
+	sshtrack_acked(((struct fx *)arg)->st, c, dir, acked);
+}
+
+static void
+op_gap(void *arg, struct tcptrack_conn *c, int dir, uint64_t off,
+    uint64_t len)
+{
+	sshtrack_gap(((struct fx *)arg)->st, c, dir, off, len);
+}
+
+static void
+op_end(void *arg, struct tcptrack_conn *c, const char *why)
+{
+	struct fx *f = arg;
+
+	(void)why;
+	sshtrack_conn_end(f->st, c);
+	f->ended++;
+	f->c = NULL;
+}
+
+static const struct tcptrack_ops fx_ops = {
+	.conn_new = op_new, .data = op_data, .acked = op_acked,
+	.gap = op_gap, .conn_end = op_end,
+};
+
+static struct fx *
+fx_new(const struct sshtrack_limits *lim)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	uint8_t a[4];
+
+	assert_non_null(f);
+	assert_non_null(f->t = tcptrack_new(NULL, &fx_ops, f));
+	assert_non_null(f->st = sshtrack_new(lim, provider, f));
+	inet_pton(AF_INET, "198.18.0.10", a);
+	pkt_addr_set(&f->cli, AF_INET, a);
+	inet_pton(AF_INET, "198.18.0.2", a);
+	pkt_addr_set(&f->srv, AF_INET, a);
+	assert_int_equal(tcptrack_watch(f->t, &f->srv, 22), 0);
+	f->cisn = 0xfffff000u;		/* wraps during the session */
+	f->sisn = 12345;
+	f->now = 1000.0;
+	w_init(&f->w[C2S]);
+	w_init(&f->w[S2C]);
+	return f;
+}
+
+static void
+fx_free(struct fx *f)
+{
+	tcptrack_free(f->t);
+	sshtrack_free(f->st);
+	w_free(&f->w[C2S]);
+	w_free(&f->w[S2C]);
+	explicit_bzero(f->rec, sizeof(f->rec));
+	free(f);
+}
+
+/* One segment of dir at stream offset off, acking ackoff of the other. */
+static void
+seg(struct fx *f, int dir, uint64_t off, const void *data, size_t len,
+    uint64_t ackoff)
+{
+	struct pkt_tcp p;
+
+	memset(&p, 0, sizeof(p));
+	if (dir == C2S) {
+		p.src = f->cli, p.sport = 40000, p.dst = f->srv, p.dport = 22;
+		p.seq = (uint32_t)(f->cisn + 1 + off);
+		p.ack = (uint32_t)(f->sisn + 1 + ackoff);
+	} else {
+		p.src = f->srv, p.sport = 22, p.dst = f->cli, p.dport = 40000;
+		p.seq = (uint32_t)(f->sisn + 1 + off);
+		p.ack = (uint32_t)(f->cisn + 1 + ackoff);
+	}
+	p.flags = PKT_ACK | (len ? PKT_PSH : 0);
+	p.win = 1000;
+	p.payload = data;
+	p.len = p.wire_len = len;
+	f->now += 0.001;
+	assert_int_equal(tcptrack_feed(f->t, &p, f->now), 0);
+}
+
+static void
+handshake(struct fx *f)
+{
+	struct pkt_tcp p;
+
+	memset(&p, 0, sizeof(p));
+	p.src = f->cli, p.sport = 40000, p.dst = f->srv, p.dport = 22;
+	p.seq = f->cisn;
+	p.flags = PKT_SYN;
+	p.has_mss = 1, p.mss = 1460;
+	assert_int_equal(tcptrack_feed(f->t, &p, f->now), 0);
+	memset(&p, 0, sizeof(p));
+	p.src = f->srv, p.sport = 22, p.dst = f->cli, p.dport = 40000;
+	p.seq = f->sisn;
+	p.ack = f->cisn + 1;
+	p.flags = PKT_SYN | PKT_ACK;
+	p.has_mss = 1, p.mss = 1460;
+	assert_int_equal(tcptrack_feed(f->t, &p, f->now), 0);
+	seg(f, C2S, 0, NULL, 0, 0);
+	assert_non_null(f->c);
+	assert_non_null(f->c->upper);
+}
+
+/* One byte of one stream to flip as it is fed (test_mutations). */
+static struct {
+	int		on, dir;
+	uint64_t	at;
+	uint8_t		x;
+} mutation;
+
+/*
+ * Feed what the writer of dir wrote since the last call, in segments of at
+ * most mss bytes, every pair of segments swapped when ooo; each acks all
+ * the other direction fed so far.
+ */
+static void
+feed_mode(struct fx *f, int dir, size_t mss, int ooo)
+{
+	const uint8_t *p = buf_ptr(&f->w[dir].out);
+	uint64_t end = buf_len(&f->w[dir].out), off = f->fed[dir];
+
+	if (mutation.on && mutation.dir == dir && mutation.at >= off &&
+	    mutation.at < end)
+		f->w[dir].out.data[mutation.at] ^= mutation.x;
+
+	while (off < end) {
+		size_t a = end - off < mss ? (size_t)(end - off) : mss;
+		size_t b = end - off - a < mss ? (size_t)(end - off - a) : mss;
+
+		if (ooo && b > 0) {
+			seg(f, dir, off + a, p + off + a, b, f->fed[!dir]);
+			seg(f, dir, off, p + off, a, f->fed[!dir]);
+			off += a + b;
+		} else {
+			seg(f, dir, off, p + off, a, f->fed[!dir]);
+			off += a;
+		}
+	}
+	f->fed[dir] = end;
+}
+
+static void
+feed(struct fx *f, int dir)
+{
+	feed_mode(f, dir, 536, 1);
+}
+
+/* Acknowledge everything of dir fed so far (a pure ACK from the peer). */
+static void
+ack_all(struct fx *f, int dir)
+{
+	seg(f, !dir, f->fed[!dir], NULL, 0, f->fed[dir]);
+}
+
+static void
+status(struct fx *f, struct sshtrack_info *info)
+{
+	assert_int_equal(sshtrack_status(f->st, f->c, info), 0);
+}
+
+/* --- key records --- */
+
+struct combo {
+	const char	*cipher, *mac;
+};
+
+/* What the session tests run with: every cipher and MAC kind. */
+static const struct combo combos[] = {
+	{ "chacha20-poly1305@openssh.com", "" },
+	{ "aes128-gcm@openssh.com", "" },
+	{ "aes256-gcm@openssh.com", "" },
+	{ "aes128-ctr", "hmac-sha2-256-etm@openssh.com" },
+	{ "aes256-ctr", "hmac-sha2-512" },
+	{ "aes256-ctr", "umac-64@openssh.com" },
+	{ "aes256-cbc", "hmac-sha2-256" },
+	{ "aes192-cbc", "hmac-sha1-etm@openssh.com" },
+};
+
+static void
+fill(const char *label, int n, uint8_t *out, size_t len)
+{
+	uint8_t h[SHA512_DIGEST_LENGTH];
+	char s[64];
+
+	snprintf(s, sizeof(s), "%s %d", label, n);
+	SHA512((const uint8_t *)s, strlen(s), h);
+	memcpy(out, h, len);
+}
+
+static size_t
+keylen_of(const char *cipher)
+{
+	if (strstr(cipher, "chacha") != NULL)
+		return 64;
+	if (strstr(cipher, "128") != NULL)
+		return 16;
+	if (strstr(cipher, "192") != NULL)
+		return 24;
+	return 32;
+}
+
+static size_t
+mackeylen_of(const char *mac)
+{
+	if (*mac == '\0')
+		return 0;
+	if (strncmp(mac, "umac", 4) == 0)
+		return 16;
+	if (strncmp(mac, "hmac-sha2-512", 13) == 0)
+		return 64;
+	if (strncmp(mac, "hmac-sha1", 9) == 0)
+		return 20;
+	return 32;
+}
+
+static void
+dir_keys(struct seal_dir *d, const struct combo *co, int kex, int dir,
+    uint32_t start, int strict)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->cipher, sizeof(d->cipher), "%s", co->cipher);
+	snprintf(d->mac, sizeof(d->mac), "%s", co->mac);
+	snprintf(d->comp, sizeof(d->comp), "none");
+	d->enc_key_len = keylen_of(co->cipher);
+	fill("enc", kex * 2 + dir, d->enc_key, d->enc_key_len);
+	d->iv_len = strstr(co->cipher, "chacha") ? 0 :
+	    strstr(co->cipher, "gcm") ? 12 : 16;
+	fill("iv", kex * 2 + dir, d->iv, d->iv_len);
+	d->mac_key_len = mackeylen_of(co->mac);
+	fill("mac", kex * 2 + dir, d->mac_key, d->mac_key_len);
+	d->start_seqnr = start;
+	d->strict_kex = strict;
+}
+
+/* Record kex for both directions, starting at each writer's seqnr after
+ * its NEWKEYS (written next): strict 0, else the next number. */
+static void
+make_rec(struct fx *f, int kex, const struct combo *co, int strict)
+{
+	struct seal_keyrec *r = &f->rec[kex];
+
+	memset(r, 0, sizeof(*r));
+	r->kex_number = kex;
+	r->counter = kex;
+	r->family = SEAL_AF_INET;
+	snprintf(r->kex_alg, sizeof(r->kex_alg), "curve25519-sha256");
+	snprintf(r->hostkey_alg, sizeof(r->hostkey_alg), "ssh-ed25519");
+	dir_keys(&r->c2s, co, kex, C2S, strict ? 0 : f->w[C2S].seqnr + 1,
+	    strict);
+	dir_keys(&r->s2c, co, kex, S2C, strict ? 0 : f->w[S2C].seqnr + 1,
+	    strict);
+	w_next_keys(&f->w[C2S], &r->c2s);
+	w_next_keys(&f->w[S2C], &r->s2c);
+}
+
+/* --- session scripts --- */
+
+#define CLIENT_VERSION	"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6"
+#define SERVER_VERSION	"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10 SecureJeebs"
+#define PASSWORD	"hunter2-very-secret"
+
+/* Identification and KEXINITs, in clear; the client's lists come first. */
+static void
+kex_start(struct fx *f, const struct combo *co, int strict, const char *comp)
+{
+	char clist[512], slist[512], ciphers[256], macs[256];
+
+	f->w[C2S].strict = f->w[S2C].strict = strict;
+	w_raw(&f->w[C2S], CLIENT_VERSION "\r\n", strlen(CLIENT_VERSION) + 2);
+	feed(f, C2S);
+	w_raw(&f->w[S2C], "Please be nice.\r\n", 17);
+	w_raw(&f->w[S2C], SERVER_VERSION "\r\n", strlen(SERVER_VERSION) + 2);
+	feed(f, S2C);
+	snprintf(clist, sizeof(clist), "sntrup761x25519-sha512@openssh.com,"
+	    "curve25519-sha256,ext-info-c%s", strict ?
+	    ",kex-strict-c-v00@openssh.com" : "");
+	snprintf(slist, sizeof(slist), "curve25519-sha256,"
+	    "kex-strict-s-v00@openssh.com");
+	/* Client prefers the combo; the server lists it after others. */
+	snprintf(ciphers, sizeof(ciphers), "%s,aes128-ctr", co->cipher);
+	snprintf(macs, sizeof(macs), "%s%shmac-sha2-256", co->mac,
+	    *co->mac ? "," : "");
+	w_kexinit(&f->w[C2S], clist, ciphers, macs, comp);
+	feed(f, C2S);
+	snprintf(ciphers, sizeof(ciphers),
+	    "aes128-ctr,%s,aes256-gcm@openssh.com", co->cipher);
+	snprintf(macs, sizeof(macs), "hmac-sha2-256,%s", co->mac);
+	w_kexinit(&f->w[S2C], slist, ciphers, macs, "none,zlib@openssh.com");
+	feed(f, S2C);
+}
+
+/* The key exchange proper and both NEWKEYS, with record kex. */
+static void
+kex_finish(struct fx *f, int kex, const struct combo *co, int strict)
+{
+	struct msg m;
+	uint8_t pub[32];
+
+	memset(pub, 0x42, sizeof(pub));
+	m_init(&m, 30);				/* KEX_ECDH_INIT */
+	m_bytes(&m, pub, sizeof(pub));
+	m_send(&m, &f->w[C2S]);
+	feed(f, C2S);
+	m_init(&m, 31);				/* KEX_ECDH_REPLY */
+	m_bytes(&m, pub, 20);
+	m_bytes(&m, pub, sizeof(pub));
+	m_bytes(&m, pub, 30);
+	m_send(&m, &f->w[S2C]);
+	make_rec(f, kex, co, strict);
+	w_newkeys(&f->w[S2C]);
+	feed(f, S2C);
+	w_newkeys(&f->w[C2S]);
+	feed(f, C2S);
+}
+
+static void
+send_str(struct fx *f, int dir, uint8_t type, const char *s)
+{
+	struct msg m;
+
+	m_init(&m, type);
+	m_str(&m, s);
+	m_send(&m, &f->w[dir]);
+	feed(f, dir);
+}
+
+static void
+send_u32(struct fx *f, int dir, uint8_t type, uint32_t a)
+{
+	struct msg m;
+
+	m_init(&m, type);
+	m_u32(&m, a);
+	m_send(&m, &f->w[dir]);
+	feed(f, dir);
+}
+
+static void
+send_data(struct fx *f, int dir, uint32_t chan, size_t n, int ext)
+{
+	static uint8_t data[40000];
+	struct msg m;
+
+	memset(data, 'x', sizeof(data));
+	m_init(&m, ext ? 95 : 94);
+	m_u32(&m, chan);
+	if (ext)
+		m_u32(&m, 1);
+	m_bytes(&m, data, n);
+	m_send(&m, &f->w[dir]);
+	feed(f, dir);
+}
+
+/* SSH_MSG_IGNORE with n bytes: a packet of a chosen size, no state. */
+static void
+send_ignore(struct fx *f, int dir, size_t n)
+{
+	static uint8_t junk[40000];
+	struct msg m;
+
+	memset(junk, 'i', sizeof(junk));
+	m_init(&m, 2);
+	m_bytes(&m, junk, n);
+	m_send(&m, &f->w[dir]);
+	feed(f, dir);
+}
+
+static void
+send_chanreq(struct fx *f, int dir, uint32_t chan, const char *req, int want,
+    const char *arg)
+{
+	struct msg m;
+
+	m_init(&m, 98);
+	m_u32(&m, chan);
+	m_str(&m, req);
+	m_u8(&m, (uint8_t)want);
+	if (arg != NULL)
+		m_str(&m, arg);
+	m_send(&m, &f->w[dir]);
+	feed(f, dir);
+}
+
+static void
+send_winch(struct fx *f, uint32_t chan, uint32_t cols)
+{
+	struct msg m;
+
+	m_init(&m, 98);
+	m_u32(&m, chan);
+	m_str(&m, "window-change");
+	m_u8(&m, 0);
+	m_u32(&m, cols);
+	m_u32(&m, 24);
+	m_u32(&m, 0);
+	m_u32(&m, 0);
+	m_send(&m, &f->w[C2S]);
+	feed(f, C2S);
+}
+
+static void
+send_global(struct fx *f, int dir, const char *name, int want)
+{
+	struct msg m;
+
+	m_init(&m, 80);
+	m_str(&m, name);
+	m_u8(&m, (uint8_t)want);
+	if (strcmp(name, "tcpip-forward") == 0) {
+		m_str(&m, "");
+		m_u32(&m, 0);
+	}
+	m_send(&m, &f->w[dir]);
+	feed(f, dir);
+}
+
+/* Authentication: none, password (refused), publickey (accepted). */
+static void
+auth(struct fx *f)
+{
+	static uint8_t blob[300], sig[83];
+	struct msg m;
+
+	send_str(f, C2S, 5, "ssh-userauth");
+	send_str(f, S2C, 6, "ssh-userauth");
+	m_init(&m, 50);
+	m_str(&m, "alice");
+	m_str(&m, "ssh-connection");
+	m_str(&m, "none");
+	m_send(&m, &f->w[C2S]);
+	feed(f, C2S);
+	m_init(&m, 51);
+	m_str(&m, "publickey,password");
+	m_u8(&m, 0);
+	m_send(&m, &f->w[S2C]);
+	feed(f, S2C);
+	m_init(&m, 50);
+	m_str(&m, "alice");
+	m_str(&m, "ssh-connection");
+	m_str(&m, "password");
+	m_u8(&m, 0);
+	m_str(&m, PASSWORD);
+	m_send(&m, &f->w[C2S]);
+	feed(f, C2S);
+	m_init(&m, 51);
+	m_str(&m, "publickey,password");
+	m_u8(&m, 0);
+	m_send(&m, &f->w[S2C]);
+	feed(f, S2C);
+	memset(blob, 0xb1, sizeof(blob));
+	memset(sig, 0x5e, sizeof(sig));
+	m_init(&m, 50);
+	m_str(&m, "alice");
+	m_str(&m, "ssh-connection");
+	m_str(&m, "publickey");
+	m_u8(&m, 1);
+	m_str(&m, "ssh-ed25519");
+	m_bytes(&m, blob, sizeof(blob));
+	m_bytes(&m, sig, sizeof(sig));
+	m_send(&m, &f->w[C2S]);
+	feed(f, C2S);
+	m_init(&m, 52);
+	m_send(&m, &f->w[S2C]);
+	feed(f, S2C);
+}
+
+#define CLIENT_CHAN	0
+#define SERVER_CHAN	7
+#define CLIENT_WIN	(2 * 1024 * 1024)
+
+/* A session channel with a pty and a shell, a forward, some traffic. */
+static void
+session(struct fx *f)
+{
+	struct msg m;
+
+	m_init(&m, 90);
+	m_str(&m, "session");
+	m_u32(&m, CLIENT_CHAN);
+	m_u32(&m, CLIENT_WIN);
+	m_u32(&m, 32768);
+	m_send(&m, &f->w[C2S]);
+	feed(f, C2S);
+	m_init(&m, 91);
+	m_u32(&m, CLIENT_CHAN);
+	m_u32(&m, SERVER_CHAN);
+	m_u32(&m, 0);
+	m_u32(&m, 32768);
+	m_send(&m, &f->w[S2C]);
+	feed(f, S2C);
+	send_global(f, C2S, "keepalive@openssh.com", 1);
+	m_init(&m, 82);
+	m_send(&m, &f->w[S2C]);			/* not logged */
+	feed(f, S2C);
+	send_global(f, C2S, "tcpip-forward", 1);
+	send_u32(f, S2C, 81, 40000);		/* logged, port allocated */
+	send_chanreq(f, C2S, SERVER_CHAN, "pty-req", 1, "xterm");
+	send_u32(f, S2C, 99, CLIENT_CHAN);
+	send_chanreq(f, C2S, SERVER_CHAN, "env", 0, "LANG");
+	send_chanreq(f, C2S, SERVER_CHAN, "shell", 1, NULL);
+	send_u32(f, S2C, 99, CLIENT_CHAN);
+	m_init(&m, 93);
+	m_u32(&m, CLIENT_CHAN);
+	m_u32(&m, 2097152);
+	m_send(&m, &f->w[S2C]);
+	feed(f, S2C);
+	send_data(f, S2C, CLIENT_CHAN, 1000, 0);
+	send_data(f, C2S, SERVER_CHAN, 10, 0);
+	m_init(&m, 93);
+	m_u32(&m, SERVER_CHAN);
+	m_u32(&m, 1000);
+	m_send(&m, &f->w[C2S]);
+	feed(f, C2S);
+	send_winch(f, SERVER_CHAN, 80);
+	send_winch(f, SERVER_CHAN, 132);
+	send_chanreq(f, S2C, CLIENT_CHAN, "keepalive@openssh.com", 1, NULL);
+	send_u32(f, C2S, 100, SERVER_CHAN);	/* not logged */
+	send_data(f, S2C, CLIENT_CHAN, 50, 1);
+	send_data(f, S2C, CLIENT_CHAN, 30000, 0);
+}
+
+/* Positions agree with what the writers counted. */
+static void
+check_positions(struct fx *f)
+{
+	struct sshtrack_info info;
+	int d;
+
+	status(f, &info);
+	for (d = 0; d < 2; d++) {
+		assert_int_equal(info.dir[d].seqnr, f->w[d].seqnr);
+		assert_int_equal(info.dir[d].packet_end, buf_len(&f->w[d].out));
+		assert_int_equal(info.dir[d].total_packets, f->w[d].npackets);
+		assert_int_equal(info.dir[d].buffered, 0);
+	}
+}
+
+/* The entries of one direction, by type, in order. */
+static size_t
+log_types(struct fx *f, int dir, uint8_t *types, size_t max)
+{
+	struct sshtrack_msg m;
+	size_t i, n = 0;
+
+	for (i = 0; i < sshtrack_log_count(f->st, f->c); i++) {
+		assert_int_equal(sshtrack_log_get(f->st, f->c, i, &m), 0);
+		if (m.dir == dir && n < max)
+			types[n++] = m.type;
+	}
+	return n;
+}
+
+/* No entry holds these bytes. */
+static void
+assert_not_logged(struct fx *f, const char *s)
+{
+	struct sshtrack_msg m;
+	size_t i;
+
+	for (i = 0; i < sshtrack_log_count(f->st, f->c); i++) {
+		assert_int_equal(sshtrack_log_get(f->st, f->c, i, &m), 0);
+		assert_null(memmem(m.p, m.len, s, strlen(s)));
+	}
+}
+
+/* --- tests --- */
+
+/* The test writer produces OpenSSH's bytes exactly. */
+static void
+test_writer_matches_openssh(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(sshtest_vecs) / sizeof(sshtest_vecs[0]); i++) {
+		const struct sshtest_vec *v = &sshtest_vecs[i];
+		struct sshtest_w w;
+		struct seal_dir kd;
+
+		memset(&kd, 0, sizeof(kd));
+		snprintf(kd.cipher, sizeof(kd.cipher), "%s", v->cipher);
+		snprintf(kd.mac, sizeof(kd.mac), "%s", v->mac);
+		memcpy(kd.enc_key, v->key, v->key_len);
+		memcpy(kd.iv, v->iv, v->iv_len);
+		memcpy(kd.mac_key, v->mackey, v->mackey_len);
+		kd.mac_key_len = v->mackey_len;
+		w_init(&w);
+		w_next_keys(&w, &kd);
+		w_install(&w);
+		w.seqnr = SSHTEST_VEC_SEQNR;
+		w_packet(&w, vec_p_service, sizeof(vec_p_service));
+		w_packet(&w, vec_p_data, sizeof(vec_p_data));
+		w_packet(&w, vec_p_ignore, sizeof(vec_p_ignore));
+		w_packet(&w, vec_p_big, sizeof(vec_p_big));
+		assert_int_equal(buf_len(&w.out), v->stream_len);
+		assert_memory_equal(buf_ptr(&w.out), v->stream, v->stream_len);
+		w_free(&w);
+	}
+}
+
+/* OpenSSH's own ciphertext, in both directions, after a clear KEX. */
+static void
+test_openssh_vectors(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(sshtest_vecs) / sizeof(sshtest_vecs[0]); i++) {
+		const struct sshtest_vec *v = &sshtest_vecs[i];
+		const struct combo co = { v->cipher, v->mac };
+		struct sshtrack_info info;
+		struct sshtrack_msg m;
+		struct sshtrack_pos pos;
+		struct fx *f = fx_new(NULL);
+		struct seal_dir *kd;
+		int d;
+
+		handshake(f);
+		kex_start(f, &co, 0, "none");
+		kex_finish(f, 0, &co, 0);
+		/* Replace the generated keys with the vector's. */
+		for (d = 0; d < 2; d++) {
+			kd = d == C2S ? &f->rec[0].c2s : &f->rec[0].s2c;
+			assert_int_equal(kd->start_seqnr, SSHTEST_VEC_SEQNR);
+			memcpy(kd->enc_key, v->key, v->key_len);
+			memcpy(kd->iv, v->iv, v->iv_len);
+			memcpy(kd->mac_key, v->mackey, v->mackey_len);
+			w_raw(&f->w[d], v->stream, v->stream_len);
+		}
+		f->avail[0] = 1;
+		sshtrack_keys_arrived(f->st, f->c);
+		feed_mode(f, C2S, 7, 1);	/* tiny segments, reordered */
+		feed_mode(f, S2C, 1460, 0);
+		status(f, &info);
+		if (!info.protectable)
+			fail_msg("%s %s: %s", v->cipher, v->mac, info.reason);
+		for (d = 0; d < 2; d++) {
+			assert_int_equal(info.dir[d].phase,
+			    SSHTRACK_PHASE_DECRYPT);
+			assert_int_equal(info.dir[d].seqnr,
+			    SSHTEST_VEC_SEQNR + 4);
+			assert_int_equal(info.dir[d].packets, 4);
+			assert_int_equal(info.dir[d].kex_number, 0);
+			assert_int_equal(info.dir[d].packet_end,
+			    buf_len(&f->w[d].out));
+			assert_string_equal(info.dir[d].cipher, v->cipher);
+			assert_true(info.dir[d].mac_verified);
+		}
+		assert_string_equal(info.algs.cipher[C2S], v->cipher);
+		assert_string_equal(info.algs.mac[S2C], v->mac);
+		assert_false(info.strict_kex);
+		/* The SERVICE_REQUEST, decrypted, in each direction. */
+		assert_int_equal(sshtrack_log_count(f->st, f->c), 2);
+		assert_int_equal(sshtrack_log_get(f->st, f->c, 0, &m), 0);
+		assert_int_equal(m.seqnr, SSHTEST_VEC_SEQNR);
+		assert_int_equal(m.len, sizeof(vec_p_service));
+		assert_memory_equal(m.p, vec_p_service, m.len);
+		/* Counters as OpenSSH's: CTR +1 a block, GCM +1 a packet. */
+		assert_int_equal(sshtrack_position(f->st, f->c, S2C, 0, &pos),
+		    0);
+		assert_int_equal(pos.seqnr, SSHTEST_VEC_SEQNR + 4);
+		if (strstr(v->cipher, "gcm") != NULL) {
+			uint8_t want[12];
+			uint64_t inv = 0;
+			int j;
+
+			/* The invocation counter + 4, mod 2^64 (one vector
+			 * starts at ..fffe and wraps). */
+			memcpy(want, v->iv, 12);
+			for (j = 4; j < 12; j++)
+				inv = inv << 8 | want[j];
+			inv += 4;
+			for (j = 11; j >= 4; j--, inv >>= 8)
+				want[j] = (uint8_t)inv;
+			assert_int_equal(pos.iv_len, 12);
+			assert_memory_equal(pos.iv, want, 12);
+		} else if (strstr(v->cipher, "cbc") != NULL) {
+			/* The last ciphertext block before the MAC. */
+			size_t maclen = v->mackey_len == 20 &&
+			    strstr(v->mac, "96") == NULL ? 20 : 32;
+
+			assert_int_equal(pos.iv_len, 16);
+			assert_memory_equal(pos.iv, v->stream + v->stream_len -
+			    maclen - 16, 16);
+		} else if (strstr(v->cipher, "ctr") != NULL)
+			assert_int_equal(pos.iv_len, 16);
+		explicit_bzero(&pos, sizeof(pos));
+		fx_free(f);
+	}
+}
+
+/* A whole session per cipher: keys late, then everything checked. */
+static void
+test_session(void **state)
+{
+	const struct combo *co = *state;
+	struct sshtrack_info info;
+	struct sshtrack_chan ch;
+	struct sshtrack_msg m;
+	struct fx *f = fx_new(NULL);
+	uint8_t types[64], sig[83];
+	size_t n, i;
+	uint64_t roff;
+	const uint8_t *rp;
+	size_t rlen;
+
+	handshake(f);
+	kex_start(f, co, 1, "none");
+	status(f, &info);
+	assert_true(info.negotiated);
+	assert_true(info.strict_kex);
+	assert_string_equal(info.algs.cipher[C2S], co->cipher);
+	assert_string_equal(info.algs.mac[S2C], co->mac);
+	assert_string_equal(info.algs.kex, "curve25519-sha256");
+	assert_string_equal(info.algs.hostkey, "ssh-ed25519");
+	assert_string_equal(info.algs.comp[C2S], "none");
+	assert_string_equal(info.dir[C2S].version, CLIENT_VERSION);
+	assert_string_equal(info.dir[S2C].version, SERVER_VERSION);
+	assert_true(info.kex_in_progress);
+	kex_finish(f, 0, co, 1);
+	auth(f);
+
+	/* The first keys come only after authentication: all buffered. */
+	status(f, &info);
+	assert_true(info.protectable);
+	assert_true(info.waiting_keys);
+	assert_false(info.kex_in_progress);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(info.dir[i].phase, SSHTRACK_PHASE_WAIT_KEYS);
+		assert_int_equal(info.dir[i].newkeys, 1);
+		assert_int_equal(info.dir[i].seqnr, 0);	/* strict */
+		assert_true(info.dir[i].buffered > 0);
+	}
+	/* The server acked every client byte: the hold is where the
+	 * undecrypted (or, in clear-length modes, the last) packet starts. */
+	assert_int_equal(tcptrack_retained(f->c, C2S, &roff, &rp, &rlen), 0);
+	assert_int_equal(roff, info.c2s_resume_off);
+	if (strstr(co->cipher, "gcm") != NULL || strstr(co->mac, "etm")) {
+		/* The length is in clear: boundaries known without keys,
+		 * and every packet was acknowledged. */
+		assert_int_equal(roff, buf_len(&f->w[C2S].out));
+	} else {
+		/* Held from the first packet under the missing keys. */
+		assert_int_equal(roff, f->w[C2S].starts[3]);
+	}
+	assert_int_equal(sshtrack_log_count(f->st, f->c), 0);
+
+	f->avail[0] = 1;
+	sshtrack_keys_arrived(f->st, f->c);
+	check_positions(f);
+	session(f);
+	check_positions(f);
+	status(f, &info);
+	if (!info.protectable)
+		fail_msg("%s: %s", co->cipher, info.reason);
+	assert_false(info.waiting_keys);
+	assert_int_equal(info.dir[C2S].kex_number, 0);
+	assert_int_equal(info.password_attempts, 1);
+	assert_not_logged(f, PASSWORD);
+
+	/* The client's messages, in order; the password attempt kept as a
+	 * marker only; one window-change (the latest). */
+	n = log_types(f, C2S, types, sizeof(types));
+	assert_int_equal(n, 10);
+	assert_memory_equal(types, ((uint8_t[]){ 5, 50, 50, 50, 90, 80, 98,
+	    98, 98, 98 }), 10);
+	for (i = 0; i < sshtrack_log_count(f->st, f->c); i++) {
+		assert_int_equal(sshtrack_log_get(f->st, f->c, i, &m), 0);
+		if (m.type == 50 && m.flags != 0) {
+			assert_int_equal(m.flags, SSHTRACK_LOG_PASSWORD);
+			assert_int_equal(m.len, 0);
+		}
+		if (m.type == 50 && m.flags == 0 && m.len > 300) {
+			/* publickey: verbatim, signature included */
+			memset(sig, 0x5e, sizeof(sig));
+			assert_memory_equal(m.p + m.len - sizeof(sig), sig,
+			    sizeof(sig));
+		}
+		if (m.type == 98 && m.len > 30 &&
+		    memmem(m.p, m.len, "window-change", 13) != NULL)
+			assert_non_null(memmem(m.p, m.len,
+			    "\0\0\0\x84", 4));	/* 132 columns */
+	}
+	n = log_types(f, S2C, types, sizeof(types));
+	assert_int_equal(n, 8);
+	assert_memory_equal(types, ((uint8_t[]){ 6, 51, 51, 52, 91, 81, 99,
+	    99 }), 8);
+
+	/* Windows each way (DESIGN 2). */
+	assert_int_equal(sshtrack_channel_count(f->st, f->c), 1);
+	assert_int_equal(sshtrack_channel_get(f->st, f->c, 0, &ch), 0);
+	assert_string_equal(ch.type, "session");
+	assert_int_equal(ch.opened_by, C2S);
+	assert_true(ch.confirmed);
+	assert_int_equal(ch.id_client, CLIENT_CHAN);
+	assert_int_equal(ch.id_server, SERVER_CHAN);
+	assert_int_equal(ch.initial_window[S2C], CLIENT_WIN);
+	assert_int_equal(ch.initial_window[C2S], 0);
+	assert_int_equal(ch.maxpacket[C2S], 32768);
+	assert_int_equal(ch.adjust[C2S], 2097152);
+	assert_int_equal(ch.adjust[S2C], 1000);
+	assert_int_equal(ch.data[C2S], 10);
+	assert_int_equal(ch.data[S2C], 1000 + 50 + 30000);
+	assert_int_equal(ch.window[C2S], 2097152 - 10);
+	assert_int_equal(ch.window[S2C], CLIENT_WIN + 1000 - 31050);
+
+	/* Everything acked: the hold is at the end, little is kept. */
+	ack_all(f, C2S);
+	ack_all(f, S2C);
+	assert_int_equal(tcptrack_retained(f->c, C2S, &roff, &rp, &rlen), 0);
+	assert_int_equal(roff, buf_len(&f->w[C2S].out));
+	assert_int_equal(rlen, 0);
+	status(f, &info);
+	assert_true(info.memory < 16384);
+	fx_free(f);
+}
+
+/* A rekey: strict restarts both seqnrs at 0, otherwise they run on. */
+static void
+rekey(int strict)
+{
+	const struct combo c0 = { "chacha20-poly1305@openssh.com", "" };
+	const struct combo c1 = { "aes256-gcm@openssh.com", "" };
+	struct sshtrack_info info;
+	struct fx *f = fx_new(NULL);
+	uint32_t before[2];
+	int d;
+
+	handshake(f);
+	kex_start(f, &c0, strict, "none");
+	kex_finish(f, 0, &c0, strict);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	for (d = 0; d < 2; d++)
+		before[d] = f->w[d].seqnr;
+	/* Rekey to another cipher; its record arrives before NEWKEYS. */
+	w_kexinit(&f->w[S2C], "curve25519-sha256", "aes256-gcm@openssh.com",
+	    "hmac-sha2-256", "none");
+	feed(f, S2C);
+	w_kexinit(&f->w[C2S], "curve25519-sha256",
+	    "aes256-gcm@openssh.com,chacha20-poly1305@openssh.com",
+	    "hmac-sha2-256", "none");
+	feed(f, C2S);
+	status(f, &info);
+	assert_true(info.kex_in_progress);
+	assert_int_equal(info.algs.round, 1);
+	assert_string_equal(info.algs.cipher[S2C], "aes256-gcm@openssh.com");
+	send_data(f, S2C, CLIENT_CHAN, 100, 0);	/* allowed during KEX */
+	f->avail[1] = 1;
+	kex_finish(f, 1, &c1, strict);
+	send_data(f, S2C, CLIENT_CHAN, 500, 0);
+	send_data(f, C2S, SERVER_CHAN, 5, 0);
+	send_chanreq(f, C2S, SERVER_CHAN, "exec", 1, "true");
+	check_positions(f);
+	status(f, &info);
+	if (!info.protectable)
+		fail_msg("%s", info.reason);
+	for (d = 0; d < 2; d++) {
+		assert_int_equal(info.dir[d].newkeys, 2);
+		assert_int_equal(info.dir[d].kex_number, 1);
+		assert_string_equal(info.dir[d].cipher,
+		    "aes256-gcm@openssh.com");
+	}
+	assert_false(info.kex_in_progress);
+	/* c2s: KEXINIT, ECDH_INIT, NEWKEYS, then DATA and exec after it. */
+	assert_int_equal(info.dir[C2S].packets, 2);
+	assert_int_equal(info.dir[C2S].seqnr, strict ? 2 : before[C2S] + 5);
+	/* s2c: KEXINIT, DATA, ECDH_REPLY, NEWKEYS, then one DATA. */
+	assert_int_equal(info.dir[S2C].packets, 1);
+	assert_int_equal(info.dir[S2C].seqnr, strict ? 1 : before[S2C] + 5);
+	fx_free(f);
+}
+
+static void
+test_rekey_strict(void **state)
+{
+	(void)state;
+	rekey(1);
+}
+
+static void
+test_rekey_not_strict(void **state)
+{
+	(void)state;
+	rekey(0);
+}
+
+/* One flipped bit in a client packet: unprotectable, with where. */
+static void
+test_corrupt(void **state)
+{
+	const struct combo *co = *state;
+	struct sshtrack_info info;
+	struct fx *f = fx_new(NULL);
+	uint32_t bad;
+	uint8_t *p;
+	char want[64];
+	struct msg m;
+
+	handshake(f);
+	kex_start(f, co, 1, "none");
+	kex_finish(f, 0, co, 1);
+	f->avail[0] = 1;
+	auth(f);
+	send_ignore(f, S2C, 10);
+	/* The packet's last ciphertext byte before its MAC or tag. */
+	m_init(&m, 2);
+	m_str(&m, "some ignored bytes to corrupt");
+	bad = m_send(&m, &f->w[C2S]);
+	p = f->w[C2S].out.data + buf_len(&f->w[C2S].out) - 1 -
+	    (strstr(co->cipher, "gcm") || strstr(co->cipher, "chacha") ? 16 :
+	    strncmp(co->mac, "umac-64", 7) == 0 ? 8 : mackeylen_of(co->mac));
+	*p ^= 0x10;
+	feed(f, C2S);
+	send_ignore(f, S2C, 10);
+	status(f, &info);
+	assert_false(info.protectable);
+	snprintf(want, sizeof(want), "decryption failed at c2s seqnr %u", bad);
+	if (strstr(info.reason, want) == NULL)
+		fail_msg("reason \"%s\", wanted \"%s\"", info.reason, want);
+	assert_int_equal(info.dir[C2S].phase, SSHTRACK_PHASE_STOPPED);
+	assert_int_equal(info.dir[C2S].seqnr, bad);	/* stopped before it */
+	/* The other direction goes on. */
+	assert_int_equal(info.dir[S2C].phase, SSHTRACK_PHASE_DECRYPT);
+	assert_int_equal(info.dir[S2C].seqnr, f->w[S2C].seqnr);
+	fx_free(f);
+}
+
+/* zlib@openssh.com negotiated: unprotectable, counting goes on. */
+static void
+test_compression(void **state)
+{
+	const struct combo co = {
+		"aes128-ctr", "hmac-sha2-256-etm@openssh.com"
+	};
+	struct sshtrack_info info;
+	struct fx *f = fx_new(NULL);
+
+	(void)state;
+	handshake(f);
+	kex_start(f, &co, 0, "zlib@openssh.com,none");
+	status(f, &info);
+	assert_false(info.protectable);
+	assert_true(info.compression);
+	assert_string_equal(info.algs.comp[C2S], "zlib@openssh.com");
+	assert_non_null(strstr(info.reason, "compression negotiated"));
+	/* The record agrees; before auth nothing is compressed yet. */
+	kex_finish(f, 0, &co, 0);
+	snprintf(f->rec[0].c2s.comp, sizeof(f->rec[0].c2s.comp),
+	    "zlib@openssh.com");
+	snprintf(f->rec[0].s2c.comp, sizeof(f->rec[0].s2c.comp),
+	    "zlib@openssh.com");
+	f->avail[0] = 1;
+	sshtrack_keys_arrived(f->st, f->c);
+	send_str(f, C2S, 5, "ssh-userauth");
+	send_str(f, S2C, 6, "ssh-userauth");
+	check_positions(f);
+	status(f, &info);
+	assert_false(info.dir[C2S].compressed);
+	assert_non_null(strstr(info.reason, "compression negotiated"));
+	fx_free(f);
+}
+
+/* Keys that never come: the buffer stays within its bound, then gives up. */
+static void
+test_buffer_bound(void **state)
+{
+	const struct combo co = { "chacha20-poly1305@openssh.com", "" };
+	struct sshtrack_limits lim;
+	struct sshtrack_info info;
+	struct fx *f;
+	int i;
+
+	(void)state;
+	sshtrack_limits_default(&lim);
+	lim.max_buffer = 48 * 1024;
+	f = fx_new(&lim);
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	for (i = 0; i < 20; i++) {
+		send_ignore(f, S2C, 4000);
+		status(f, &info);
+		assert_true(info.dir[S2C].buffered <= lim.max_buffer);
+		assert_true(info.memory < 4 * lim.max_buffer);
+	}
+	assert_false(info.protectable);
+	assert_non_null(strstr(info.reason, "keys did not arrive in time"));
+	assert_int_equal(info.dir[S2C].phase, SSHTRACK_PHASE_STOPPED);
+	assert_int_equal(info.dir[S2C].buffered, 0);
+	/* Late keys change nothing now. */
+	f->avail[0] = 1;
+	sshtrack_keys_arrived(f->st, f->c);
+	status(f, &info);
+	assert_int_equal(info.dir[S2C].phase, SSHTRACK_PHASE_STOPPED);
+	fx_free(f);
+}
+
+/* The setup log is bounded. */
+static void
+test_log_bound(void **state)
+{
+	const struct combo co = { "aes256-gcm@openssh.com", "" };
+	struct sshtrack_limits lim;
+	struct sshtrack_info info;
+	struct fx *f;
+
+	(void)state;
+	sshtrack_limits_default(&lim);
+	lim.max_log = 512;
+	f = fx_new(&lim);
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	f->avail[0] = 1;
+	auth(f);		/* the publickey request alone is larger */
+	status(f, &info);
+	assert_false(info.protectable);
+	assert_non_null(strstr(info.reason, "setup log over 512 bytes"));
+	assert_true(info.log_bytes <= 512);
+	check_positions(f);		/* positions are still followed */
+	fx_free(f);
+}
+
+/* A channel closed both ways is forgotten, with its log entries. */
+static void
+test_channel_close(void **state)
+{
+	const struct combo co = { "aes128-ctr", "hmac-sha2-256" };
+	struct sshtrack_info info;
+	struct fx *f = fx_new(NULL);
+	size_t before;
+	struct msg m;
+
+	(void)state;
+	handshake(f);
+	kex_start(f, &co, 0, "none");
+	kex_finish(f, 0, &co, 0);
+	f->avail[0] = 1;
+	auth(f);
+	before = sshtrack_log_count(f->st, f->c);
+	session(f);
+	/* A second channel the server opens (a forwarded connection). */
+	m_init(&m, 90);
+	m_str(&m, "forwarded-tcpip");
+	m_u32(&m, 3);
+	m_u32(&m, 65536);
+	m_u32(&m, 16384);
+	m_str(&m, "127.0.0.1");
+	m_u32(&m, 40000);
+	m_str(&m, "198.18.0.10");
+	m_u32(&m, 5555);
+	m_send(&m, &f->w[S2C]);
+	feed(f, S2C);
+	m_init(&m, 91);
+	m_u32(&m, 3);
+	m_u32(&m, 9);
+	m_u32(&m, 1 << 20);
+	m_u32(&m, 16384);
+	m_send(&m, &f->w[C2S]);
+	feed(f, C2S);
+	assert_int_equal(sshtrack_channel_count(f->st, f->c), 2);
+	/* A third the client opens and the server refuses. */
+	m_init(&m, 90);
+	m_str(&m, "direct-tcpip");
+	m_u32(&m, 4);
+	m_u32(&m, 65536);
+	m_u32(&m, 16384);
+	m_str(&m, "10.0.0.1");
+	m_u32(&m, 80);
+	m_str(&m, "127.0.0.1");
+	m_u32(&m, 1234);
+	m_send(&m, &f->w[C2S]);
+	feed(f, C2S);
+	m_init(&m, 92);
+	m_u32(&m, 4);
+	m_u32(&m, 2);
+	m_str(&m, "refused");
+	m_str(&m, "");
+	m_send(&m, &f->w[S2C]);
+	feed(f, S2C);
+	assert_int_equal(sshtrack_channel_count(f->st, f->c), 2);
+	/* The session channel ends. */
+	send_u32(f, S2C, 96, CLIENT_CHAN);
+	send_u32(f, S2C, 97, CLIENT_CHAN);
+	status(f, &info);
+	assert_int_equal(info.channels, 2);
+	send_u32(f, C2S, 97, SERVER_CHAN);
+	status(f, &info);
+	assert_true(info.protectable);
+	assert_int_equal(info.channels, 1);
+	/* Left: auth, the forward and its reply, the forwarded channel. */
+	assert_int_equal(sshtrack_log_count(f->st, f->c), before + 4);
+	check_positions(f);
+	fx_free(f);
+}
+
+/* The capture lost client bytes the server acknowledged: no resync. */
+static void
+test_gap(void **state)
+{
+	const struct combo co = { "aes128-gcm@openssh.com", "" };
+	struct sshtrack_info info;
+	struct fx *f = fx_new(NULL);
+	uint8_t big[3000];
+	uint64_t from;
+	struct msg m;
+	int i;
+
+	(void)state;
+	memset(big, 'g', sizeof(big));
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	f->avail[0] = 1;
+	auth(f);
+	from = f->fed[C2S];
+	for (i = 0; i < 2; i++) {
+		m_init(&m, 2);
+		m_bytes(&m, big, i == 0 ? sizeof(big) : 30);
+		m_send(&m, &f->w[C2S]);
+	}
+	/* The first 1000 bytes were never captured. */
+	seg(f, C2S, from + 1000, buf_ptr(&f->w[C2S].out) + from + 1000,
+	    buf_len(&f->w[C2S].out) - from - 1000, f->fed[S2C]);
+	f->fed[C2S] = buf_len(&f->w[C2S].out);
+	ack_all(f, C2S);
+	status(f, &info);
+	assert_false(info.protectable);
+	assert_non_null(strstr(info.reason, "capture gap at offset"));
+	assert_int_equal(info.dir[C2S].phase, SSHTRACK_PHASE_STOPPED);
+	fx_free(f);
+}
+
+/*
+ * Recovery restarts the client's stream at the first packet the server had
+ * not fully acknowledged (DESIGN 6): the TCP tracker must hold exactly from
+ * there, and the position there must be known.
+ */
+static void
+test_c2s_hold(void **state)
+{
+	const struct combo co = { "aes256-ctr", "hmac-sha2-512" };
+	struct sshtrack_info info;
+	struct sshtrack_pos pos, cur;
+	struct fx *f = fx_new(NULL);
+	struct sshtest_w *w = &f->w[C2S];
+	uint64_t roff;
+	const uint8_t *rp;
+	size_t rlen, k;
+
+	(void)state;
+	handshake(f);
+	kex_start(f, &co, 0, "none");
+	kex_finish(f, 0, &co, 0);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	ack_all(f, C2S);
+	/* Five client packets; the server acks into the middle of the 3rd. */
+	k = w->npackets;
+	send_data(f, C2S, SERVER_CHAN, 100, 0);
+	send_data(f, C2S, SERVER_CHAN, 200, 0);
+	send_data(f, C2S, SERVER_CHAN, 300, 0);
+	send_data(f, C2S, SERVER_CHAN, 400, 0);
+	send_data(f, C2S, SERVER_CHAN, 500, 0);
+	seg(f, S2C, f->fed[S2C], NULL, 0, w->starts[k + 2] + 50);
+	assert_int_equal(tcptrack_retained(f->c, C2S, &roff, &rp, &rlen), 0);
+	assert_int_equal(roff, w->starts[k + 2]);
+	assert_int_equal(rlen, buf_len(&w->out) - w->starts[k + 2]);
+	assert_memory_equal(rp, buf_ptr(&w->out) + roff, rlen);
+	assert_int_equal(sshtrack_position(f->st, f->c, C2S, 1, &pos), 0);
+	assert_int_equal(pos.off, w->starts[k + 2]);
+	assert_int_equal(pos.seqnr, w->seqnrs[k + 2]);
+	assert_true(pos.keyed);
+	assert_int_equal(pos.iv_len, 16);
+	/* Exactly at a boundary: that packet is the first unacked one. */
+	seg(f, S2C, f->fed[S2C], NULL, 0, w->starts[k + 4]);
+	assert_int_equal(tcptrack_retained(f->c, C2S, &roff, &rp, &rlen), 0);
+	assert_int_equal(roff, w->starts[k + 4]);
+	status(f, &info);
+	assert_int_equal(info.c2s_resume_off, w->starts[k + 4]);
+	assert_int_equal(sshtrack_position(f->st, f->c, C2S, 1, &pos), 0);
+	assert_int_equal(pos.seqnr, w->seqnrs[k + 4]);
+	/* The CTR counter there is the current one minus that packet. */
+	assert_int_equal(sshtrack_position(f->st, f->c, C2S, 0, &cur), 0);
+	assert_int_equal(cur.seqnr, pos.seqnr + 1);
+	assert_true(cur.blocks > pos.blocks);
+	assert_memory_not_equal(cur.iv, pos.iv, 16);
+	explicit_bzero(&pos, sizeof(pos));
+	explicit_bzero(&cur, sizeof(cur));
+	fx_free(f);
+}
+
+/* The first keys are wrong about where they start: never guess. */
+static void
+test_seqnr_mismatch(void **state)
+{
+	const struct combo co = { "aes128-gcm@openssh.com", "" };
+	struct sshtrack_info info;
+	struct fx *f = fx_new(NULL);
+
+	(void)state;
+	handshake(f);
+	kex_start(f, &co, 0, "none");
+	kex_finish(f, 0, &co, 0);
+	f->rec[0].c2s.start_seqnr = 7;
+	f->avail[0] = 1;
+	auth(f);
+	status(f, &info);
+	assert_false(info.protectable);
+	assert_non_null(strstr(info.reason, "sequence number mismatch"));
+	assert_int_equal(info.dir[C2S].phase, SSHTRACK_PHASE_STOPPED);
+	assert_int_equal(info.dir[S2C].phase, SSHTRACK_PHASE_DECRYPT);
+	fx_free(f);
+}
+
+/* Identification: garbage from a client, NUL, an overlong line. */
+static void
+test_identification(void **state)
+{
+	static const struct {
+		const char	*s;
+		size_t		 len;
+	} bad[] = {
+		{ "GET / HTTP/1.1\r\n", 16 },
+		{ "SSH-2.0-ok\0bad\r\n", 17 },
+		{ "SSH-1.5-old\r\n", 13 },
+		{ "SSH-2.0-cr\rinside\r\n", 20 },
+	};
+	struct sshtrack_info info;
+	struct fx *f;
+	char longline[400];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f = fx_new(NULL);
+		handshake(f);
+		w_raw(&f->w[C2S], bad[i].s, bad[i].len);
+		feed(f, C2S);
+		status(f, &info);
+		assert_false(info.protectable);
+		assert_int_equal(info.dir[C2S].phase, SSHTRACK_PHASE_STOPPED);
+		fx_free(f);
+	}
+	f = fx_new(NULL);
+	handshake(f);
+	memset(longline, 'a', sizeof(longline));
+	memcpy(longline, "SSH-2.0-", 8);
+	memcpy(longline + sizeof(longline) - 2, "\r\n", 2);
+	w_raw(&f->w[S2C], longline, sizeof(longline));
+	feed(f, S2C);
+	status(f, &info);
+	assert_false(info.protectable);
+	fx_free(f);
+	/* Bare LF is accepted, as OpenSSH does. */
+	f = fx_new(NULL);
+	handshake(f);
+	w_raw(&f->w[C2S], "SSH-2.0-lf\n", 11);
+	feed(f, C2S);
+	status(f, &info);
+	assert_true(info.protectable);
+	assert_string_equal(info.dir[C2S].version, "SSH-2.0-lf");
+	assert_int_equal(info.dir[C2S].phase, SSHTRACK_PHASE_CLEAR);
+	fx_free(f);
+}
+
+/* tcptrack ending the connection frees our state. */
+static void
+test_conn_end(void **state)
+{
+	const struct combo co = { "chacha20-poly1305@openssh.com", "" };
+	struct fx *f = fx_new(NULL);
+	struct pkt_tcp p;
+
+	(void)state;
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	memset(&p, 0, sizeof(p));
+	p.src = f->cli, p.sport = 40000, p.dst = f->srv, p.dport = 22;
+	p.seq = (uint32_t)(f->cisn + 1 + f->fed[C2S]);
+	p.flags = PKT_RST;
+	assert_int_equal(tcptrack_feed(f->t, &p, f->now), 0);
+	assert_int_equal(f->ended, 1);
+	fx_free(f);
+}
+
+/* A connection whose handshake was not seen cannot be framed. */
+static void
+test_midstream(void **state)
+{
+	struct sshtrack_info info;
+	struct fx *f = fx_new(NULL);
+
+	(void)state;
+	seg(f, C2S, 0, "garbage", 7, 0);
+	assert_non_null(f->c);
+	status(f, &info);
+	assert_false(info.protectable);
+	assert_non_null(strstr(info.reason, "mid-stream"));
+	assert_int_equal(info.dir[C2S].phase, SSHTRACK_PHASE_STOPPED);
+	assert_int_equal(info.dir[S2C].phase, SSHTRACK_PHASE_STOPPED);
+	fx_free(f);
+}
+
+/* Hours of churn in a few thousand packets: memory does not grow. */
+static void
+test_long_session(void **state)
+{
+	const struct combo co = { "chacha20-poly1305@openssh.com", "" };
+	struct sshtrack_info info;
+	struct fx *f = fx_new(NULL);
+	size_t log0 = 0, mem0 = 0, i;
+	struct msg m;
+
+	(void)state;
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	for (i = 0; i < 300; i++) {
+		/* Terminal resizes, keepalives both ways, data, adjusts. */
+		send_winch(f, SERVER_CHAN, 80 + (uint32_t)(i % 50));
+		send_global(f, C2S, "keepalive@openssh.com", 1);
+		m_init(&m, 82);
+		m_send(&m, &f->w[S2C]);
+		feed(f, S2C);
+		send_chanreq(f, S2C, CLIENT_CHAN, "keepalive@openssh.com", 1,
+		    NULL);
+		send_u32(f, C2S, 100, SERVER_CHAN);
+		send_data(f, S2C, CLIENT_CHAN, 1000, 0);
+		send_data(f, C2S, SERVER_CHAN, 3, 0);
+		/* A forwarded connection comes and goes. */
+		m_init(&m, 90);
+		m_str(&m, "direct-tcpip");
+		m_u32(&m, 5);
+		m_u32(&m, 65536);
+		m_u32(&m, 16384);
+		m_str(&m, "10.0.0.1");
+		m_u32(&m, 80);
+		m_str(&m, "127.0.0.1");
+		m_u32(&m, 1234);
+		m_send(&m, &f->w[C2S]);
+		feed(f, C2S);
+		m_init(&m, 91);
+		m_u32(&m, 5);
+		m_u32(&m, 200 + (uint32_t)i);
+		m_u32(&m, 65536);
+		m_u32(&m, 16384);
+		m_send(&m, &f->w[S2C]);
+		feed(f, S2C);
+		send_data(f, C2S, 200 + (uint32_t)i, 100, 0);
+		send_u32(f, C2S, 96, 200 + (uint32_t)i);
+		send_u32(f, C2S, 97, 200 + (uint32_t)i);
+		send_u32(f, S2C, 97, 5);
+		ack_all(f, C2S);
+		ack_all(f, S2C);
+		status(f, &info);
+		if (i == 0) {
+			log0 = info.log_entries;
+			mem0 = info.memory;
+		}
+		assert_int_equal(info.log_entries, log0);
+		assert_int_equal(info.channels, 1);
+		assert_true(info.memory <= mem0 + 1024);
+	}
+	assert_true(info.protectable);
+	check_positions(f);
+	assert_true(tcptrack_conn_memory(f->c) < 4096);
+	fx_free(f);
+}
+
+/*
+ * GCM keys late, the server acks into the middle of a client packet while
+ * they are missing: the lengths in clear say where it starts.  When the
+ * keys come, the decryption confirms the boundaries and fills in the IV.
+ */
+static void
+test_wait_partial_ack(void **state)
+{
+	const struct combo co = { "aes128-gcm@openssh.com", "" };
+	struct sshtrack_info info;
+	struct sshtrack_pos pos;
+	struct fx *f = fx_new(NULL);
+	struct sshtest_w *w = &f->w[C2S];
+	uint64_t roff;
+	const uint8_t *rp;
+	size_t rlen, k;
+
+	(void)state;
+	handshake(f);
+	kex_start(f, &co, 0, "none");
+	kex_finish(f, 0, &co, 0);
+	k = w->npackets;			/* the first under the keys */
+	send_str(f, C2S, 5, "ssh-userauth");
+	send_str(f, S2C, 6, "ssh-userauth");
+	send_ignore(f, C2S, 500);
+	send_ignore(f, C2S, 700);
+	seg(f, S2C, f->fed[S2C], NULL, 0, w->starts[k + 1] + 100);
+	assert_int_equal(tcptrack_retained(f->c, C2S, &roff, &rp, &rlen), 0);
+	assert_int_equal(roff, w->starts[k + 1]);
+	assert_int_equal(sshtrack_position(f->st, f->c, C2S, 1, &pos), 0);
+	assert_int_equal(pos.seqnr, w->seqnrs[k + 1]);
+	assert_int_equal(pos.packets, 1);
+	assert_int_equal(pos.iv_len, 0);	/* not known without keys */
+	f->avail[0] = 1;
+	sshtrack_keys_arrived(f->st, f->c);
+	status(f, &info);
+	if (!info.protectable)
+		fail_msg("%s", info.reason);
+	check_positions(f);
+	assert_int_equal(sshtrack_position(f->st, f->c, C2S, 1, &pos), 0);
+	assert_int_equal(pos.off, w->starts[k + 1]);
+	assert_int_equal(pos.seqnr, w->seqnrs[k + 1]);
+	assert_int_equal(pos.iv_len, 12);
+	explicit_bzero(&pos, sizeof(pos));
+	fx_free(f);
+}
+
+/* A capture gap before any NEWKEYS: the framing is lost as well. */
+static void
+test_gap_clear(void **state)
+{
+	const struct combo co = { "aes128-gcm@openssh.com", "" };
+	struct sshtrack_info info;
+	struct fx *f = fx_new(NULL);
+
+	(void)state;
+	handshake(f);
+	w_raw(&f->w[S2C], SERVER_VERSION "\r\n", strlen(SERVER_VERSION) + 2);
+	w_kexinit(&f->w[S2C], "curve25519-sha256", co.cipher, "hmac-sha2-256",
+	    "none");
+	seg(f, S2C, 100, buf_ptr(&f->w[S2C].out) + 100,
+	    buf_len(&f->w[S2C].out) - 100, 0);
+	f->fed[S2C] = buf_len(&f->w[S2C].out);
+	ack_all(f, S2C);
+	status(f, &info);
+	assert_false(info.protectable);
+	assert_non_null(strstr(info.reason, "capture gap at offset 0 (s2c"));
+	fx_free(f);
+}
+
+/* A key record naming other algorithms than the KEXINITs negotiated. */
+static void
+test_record_algorithms(void **state)
+{
+	const struct combo co = { "aes256-ctr", "hmac-sha2-512" };
+	struct sshtrack_info info;
+	struct fx *f = fx_new(NULL);
+
+	(void)state;
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	snprintf(f->rec[0].s2c.mac, sizeof(f->rec[0].s2c.mac),
+	    "hmac-sha2-256");
+	f->avail[0] = 1;
+	sshtrack_keys_arrived(f->st, f->c);
+	status(f, &info);
+	assert_false(info.protectable);
+	assert_non_null(strstr(info.reason, "algorithms of KEX 0 differ"));
+	assert_int_equal(info.dir[S2C].phase, SSHTRACK_PHASE_STOPPED);
+	assert_int_equal(info.dir[C2S].phase, SSHTRACK_PHASE_DECRYPT);
+	fx_free(f);
+}
+
+/*
+ * Keys late, and meanwhile the server probes the client (ClientAlive) and
+ * the client asks for a pty: once the keys come, every client packet is
+ * decrypted before the server's, and the pairing must still hold.
+ */
+static void
+test_catchup_replies(void **state)
+{
+	const struct combo co = { "chacha20-poly1305@openssh.com", "" };
+	struct sshtrack_info info;
+	struct sshtrack_chan ch;
+	struct fx *f = fx_new(NULL);
+	uint8_t types[16];
+	struct msg m;
+	int i;
+
+	(void)state;
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	auth(f);
+	m_init(&m, 90);
+	m_str(&m, "session");
+	m_u32(&m, CLIENT_CHAN);
+	m_u32(&m, CLIENT_WIN);
+	m_u32(&m, 32768);
+	m_send(&m, &f->w[C2S]);
+	feed(f, C2S);
+	m_init(&m, 91);
+	m_u32(&m, CLIENT_CHAN);
+	m_u32(&m, SERVER_CHAN);
+	m_u32(&m, 0);
+	m_u32(&m, 32768);
+	m_send(&m, &f->w[S2C]);
+	feed(f, S2C);
+	for (i = 0; i < 100; i++) {
+		send_chanreq(f, S2C, CLIENT_CHAN, "keepalive@openssh.com", 1,
+		    NULL);
+		send_global(f, S2C, "keepalive@openssh.com", 1);
+		send_u32(f, C2S, 100, SERVER_CHAN);
+		m_init(&m, 82);
+		m_send(&m, &f->w[C2S]);
+		feed(f, C2S);
+	}
+	send_chanreq(f, C2S, SERVER_CHAN, "pty-req", 1, "vt100");
+	send_u32(f, S2C, 99, CLIENT_CHAN);
+	m_init(&m, 93);
+	m_u32(&m, CLIENT_CHAN);
+	m_u32(&m, 5000);
+	m_send(&m, &f->w[S2C]);
+	feed(f, S2C);
+	send_data(f, C2S, SERVER_CHAN, 123, 0);
+	status(f, &info);
+	assert_true(info.waiting_keys);
+	f->avail[0] = 1;
+	sshtrack_keys_arrived(f->st, f->c);
+	status(f, &info);
+	if (!info.protectable)
+		fail_msg("%s", info.reason);
+	check_positions(f);
+	assert_int_equal(log_types(f, C2S, types, sizeof(types)), 6);
+	assert_int_equal(types[5], 98);
+	assert_int_equal(log_types(f, S2C, types, sizeof(types)), 6);
+	assert_int_equal(types[5], 99);		/* the pty-req's answer */
+	assert_int_equal(sshtrack_channel_get(f->st, f->c, 0, &ch), 0);
+	assert_int_equal(ch.data[C2S], 123);
+	assert_int_equal(ch.window[C2S], 5000 - 123);
+	fx_free(f);
+}
+
+/*
+ * One byte flipped anywhere in either stream of a whole session: never a
+ * crash, and from the first encrypted packet on, never accepted.
+ */
+static void
+test_mutations(void **state)
+{
+	static const int pick[] = { 0, 1, 4, 5, 6, 7 };
+	struct sshtrack_info info;
+	uint64_t len[2], enc[2], seed = 12345;
+	struct fx *f;
+	int i, k, d, stalled = 0;
+
+	(void)state;
+	for (k = 0; k < 6; k++) {
+		const struct combo *co = &combos[pick[k]];
+
+		/* Once clean, for the lengths and where encryption starts. */
+		f = fx_new(NULL);
+		handshake(f);
+		kex_start(f, co, k % 2, "none");
+		kex_finish(f, 0, co, k % 2);
+		for (d = 0; d < 2; d++)
+			enc[d] = buf_len(&f->w[d].out);
+		f->avail[0] = 1;
+		auth(f);
+		session(f);
+		for (d = 0; d < 2; d++)
+			len[d] = buf_len(&f->w[d].out);
+		fx_free(f);
+		for (i = 0; i < 40; i++) {
+			seed = seed * 6364136223846793005ULL +
+			    1442695040888963407ULL;
+			mutation.on = 1;
+			mutation.dir = (int)(seed >> 63);
+			mutation.at = (seed >> 20) % len[mutation.dir];
+			mutation.x = (uint8_t)(1 + (seed >> 8) % 255);
+			f = fx_new(NULL);
+			handshake(f);
+			kex_start(f, co, k % 2, "none");
+			kex_finish(f, 0, co, k % 2);
+			f->avail[0] = 1;
+			auth(f);
+			session(f);
+			status(f, &info);
+			/* Never processed past a corrupt byte. */
+			if (mutation.at >= enc[mutation.dir] &&
+			    info.protectable &&
+			    info.dir[mutation.dir].packet_end > mutation.at)
+				fail_msg("%s: flip at %s %" PRIu64 " accepted",
+				    co->cipher, mutation.dir ? "s2c" : "c2s",
+				    mutation.at);
+			/* A corrupt length leaves it waiting for an end that
+			 * never comes: the server's answers give it away. */
+			if (mutation.at >= enc[mutation.dir] && info.protectable)
+				stalled++;
+			if (!info.protectable)
+				assert_true(strlen(info.reason) > 0);
+			fx_free(f);
+		}
+	}
+	mutation.on = 0;
+	if (stalled > 0)
+		print_message("%d flips stalled a direction, undetected yet\n",
+		    stalled);
+}
+
+/* --- the recorded session --- */
+
+struct replay {
+	struct tcptrack	*t;
+	struct sshtrack	*st;
+	struct tcptrack_conn *c;
+	int		 asked;
+};
+
+static const struct seal_keyrec *
+no_keys(void *arg, const struct tcptrack_conn *c, uint32_t kex)
+{
+	struct replay *r = arg;
+
+	(void)c;
+	(void)kex;
+	r->asked++;
+	return NULL;
+}
+
+static void
+r_new(void *arg, struct tcptrack_conn *c)
+{
+	struct replay *r = arg;
+
+	r->c = c;
+	sshtrack_conn_new(r->st, c);
+}
+
+static void
+r_data(void *arg, struct tcptrack_conn *c, int dir, uint64_t off,
+    const uint8_t *p, size_t len)
+{
+	sshtrack_data(((struct replay *)arg)->st, c, dir, off, p, len);
+}
+
+static void
+r_acked(void *arg, struct tcptrack_conn *c, int dir, uint64_t acked)
+{
+	sshtrack_acked(((struct replay *)arg)->st, c, dir, acked);
+}
+
+static void
+r_gap(void *arg, struct tcptrack_conn *c, int dir, uint64_t off, uint64_t len)
+{
+	sshtrack_gap(((struct replay *)arg)->st, c, dir, off, len);
+}
+
+static void
+r_end(void *arg, struct tcptrack_conn *c, const char *why)
+{
+	(void)why;
+	sshtrack_conn_end(((struct replay *)arg)->st, c);
+}
+
+static const struct tcptrack_ops r_ops = {
+	.conn_new = r_new, .data = r_data, .acked = r_acked, .gap = r_gap,
+	.conn_end = r_end,
+};
+
+static void
+frame_cb(void *arg, int linktype, const uint8_t *frame, size_t caplen,
+    size_t wirelen, double ts)
+{
+	struct replay *r = arg;
+	struct pkt_tcp seg;
+
+	if (pkt_decode(linktype, frame, caplen, wirelen, &seg) == PKT_OK)
+		tcptrack_feed(r->t, &seg, ts);
+}
+
+static void
+test_pcap_bulk(void **state)
+{
+	struct replay r = { 0 };
+	struct sshtrack_info info;
+	struct sshtrack_pos pos;
+	struct capture *cap;
+	uint64_t roff;
+	const uint8_t *rp;
+	size_t rlen;
+	uint8_t a[4];
+	struct pkt_addr srv;
+	char err[256];
+	int d;
+
+	(void)state;
+	assert_non_null(r.t = tcptrack_new(NULL, &r_ops, &r));
+	assert_non_null(r.st = sshtrack_new(NULL, no_keys, &r));
+	inet_pton(AF_INET, "198.18.0.2", a);
+	pkt_addr_set(&srv, AF_INET, a);
+	assert_int_equal(tcptrack_watch(r.t, &srv, 22), 0);
+	cap = capture_open_file("tests/pcaps/ssh-bulk.pcap", "tcp port 22",
+	    err, sizeof(err));
+	if (cap == NULL)
+		fail_msg("%s", err);
+	assert_true(capture_read_all(cap, frame_cb, &r) > 20);
+	capture_close(cap);
+	assert_non_null(r.c);
+	assert_int_equal(sshtrack_status(r.st, r.c, &info), 0);
+	if (!info.protectable)
+		fail_msg("%s", info.reason);
+	assert_string_equal(info.dir[C2S].version,
+	    "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6");
+	assert_string_equal(info.dir[S2C].version,
+	    "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10 SecureJeebs-0.1.0");
+	assert_true(info.negotiated);
+	/* Debian 12's client lists the new name first. */
+	assert_string_equal(info.algs.kex, "sntrup761x25519-sha512");
+	assert_string_equal(info.algs.hostkey, "ssh-ed25519");
+	for (d = 0; d < 2; d++) {
+		assert_string_equal(info.algs.cipher[d],
+		    "chacha20-poly1305@openssh.com");
+		assert_string_equal(info.algs.mac[d], "");
+		assert_string_equal(info.algs.comp[d], "none");
+		/* KEXINIT, KEX message, NEWKEYS: seqnr 3, reset to 0. */
+		assert_int_equal(info.dir[d].newkeys, 1);
+		assert_int_equal(info.dir[d].total_packets, 3);
+		assert_int_equal(info.dir[d].seqnr, 0);
+		assert_int_equal(info.dir[d].phase, SSHTRACK_PHASE_WAIT_KEYS);
+		assert_true(info.dir[d].buffered > 0);
+		assert_int_equal(info.dir[d].packet_end + info.dir[d].buffered,
+		    r.c->dir[d].delivered);
+	}
+	assert_true(info.strict_kex);
+	assert_false(info.compression);
+	assert_true(info.waiting_keys);
+	assert_true(r.asked > 0);
+	/* chacha20 hides lengths: the client's bytes are held from the first
+	 * packet under the missing keys. */
+	assert_int_equal(info.c2s_resume_off, info.dir[C2S].packet_end);
+	assert_int_equal(tcptrack_retained(r.c, C2S, &roff, &rp, &rlen), 0);
+	assert_int_equal(roff, info.dir[C2S].packet_end);
+	assert_int_equal(sshtrack_position(r.st, r.c, C2S, 1, &pos), 0);
+	assert_int_equal(pos.seqnr, 0);
+	assert_true(pos.keyed);
+	assert_int_equal(pos.kex_number, 0);
+	tcptrack_free(r.t);
+	sshtrack_free(r.st);
+}
+
+#define T_COMBO(fn, i) \
+	{ #fn "/" #i, fn, NULL, NULL, (void *)&combos[i] }
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_writer_matches_openssh),
+		cmocka_unit_test(test_openssh_vectors),
+		T_COMBO(test_session, 0),
+		T_COMBO(test_session, 1),
+		T_COMBO(test_session, 2),
+		T_COMBO(test_session, 3),
+		T_COMBO(test_session, 4),
+		T_COMBO(test_session, 5),
+		T_COMBO(test_session, 6),
+		T_COMBO(test_session, 7),
+		cmocka_unit_test(test_rekey_strict),
+		cmocka_unit_test(test_rekey_not_strict),
+		T_COMBO(test_corrupt, 0),
+		T_COMBO(test_corrupt, 1),
+		T_COMBO(test_corrupt, 2),
+		T_COMBO(test_corrupt, 3),
+		T_COMBO(test_corrupt, 4),
+		T_COMBO(test_corrupt, 5),
+		T_COMBO(test_corrupt, 6),
+		T_COMBO(test_corrupt, 7),
+		cmocka_unit_test(test_compression),
+		cmocka_unit_test(test_buffer_bound),
+		cmocka_unit_test(test_log_bound),
+		cmocka_unit_test(test_channel_close),
+		cmocka_unit_test(test_gap),
+		cmocka_unit_test(test_c2s_hold),
+		cmocka_unit_test(test_seqnr_mismatch),
+		cmocka_unit_test(test_identification),
+		cmocka_unit_test(test_conn_end),
+		cmocka_unit_test(test_midstream),
+		cmocka_unit_test(test_long_session),
+		cmocka_unit_test(test_wait_partial_ack),
+		cmocka_unit_test(test_gap_clear),
+		cmocka_unit_test(test_record_algorithms),
+		cmocka_unit_test(test_catchup_replies),
+		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_pcap_bulk),
+	};
+
+	return cmocka_run_group_tests_name("sshtrack", tests, NULL, NULL);
+}
