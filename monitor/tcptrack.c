@@ -205,9 +205,15 @@ tcptrack_conn_new(struct tcptrack *t, const struct pkt_addr *client,
 		t->all->lprev = c;
 	t->all = c;
 	t->nconns++;
+	return c;
+}
+
+/* Tell the consumer, once the connection's first segment is applied. */
+static void
+tcptrack_announce(struct tcptrack *t, struct tcptrack_conn *c)
+{
 	if (t->ops.conn_new != NULL)
 		t->ops.conn_new(t->arg, c);
-	return c;
 }
 
 /* The 64-bit offset congruent to rel (mod 2^32) closest to ref. */
@@ -456,6 +462,7 @@ tcptrack_feed(struct tcptrack *t, const struct pkt_tcp *seg, double now)
 			c->dir[TCPTRACK_C2S].tsval_time = now;
 		}
 		c->dir[TCPTRACK_C2S].win = seg->win;
+		tcptrack_announce(t, c);
 		return 0;
 	}
 	if (c == NULL) {
@@ -472,6 +479,7 @@ tcptrack_feed(struct tcptrack *t, const struct pkt_tcp *seg, double now)
 			c->dir[!dir].isn = seg->ack - 1;
 		else
 			c->dir[!dir].isn = 0;
+		tcptrack_announce(t, c);
 	}
 	d = &c->dir[dir];
 	o = &c->dir[!dir];

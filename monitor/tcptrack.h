@@ -94,7 +94,7 @@ struct tcptrack_conn {
 
 /* What the tracker tells its consumer. */
 struct tcptrack_ops {
-	/* A connection appeared. */
+	/* A connection appeared (its first segment's state is set). */
 	void	(*conn_new)(void *arg, struct tcptrack_conn *c);
 	/* len contiguous bytes at stream offset off in direction dir. */
 	void	(*data)(void *arg, struct tcptrack_conn *c, int dir,
@@ -139,7 +139,10 @@ int	tcptrack_feed(struct tcptrack *t, const struct pkt_tcp *seg,
 	    double now);
 /* End connections that have timed out by now. */
 void	tcptrack_expire(struct tcptrack *t, double now);
-/* Let the consumer keep bytes of dir from offset off on (default: all). */
+/*
+ * Let the consumer keep bytes of dir from offset off on, even once the peer
+ * has acknowledged them (default: none; bytes go once acknowledged).
+ */
 void	tcptrack_hold(struct tcptrack_conn *c, int dir, uint64_t off);
 /* Call fn for every connection. */
 void	tcptrack_foreach(struct tcptrack *t,

@@ -31,6 +31,8 @@ struct keystore {
 	size_t			 nbuckets;	/* a power of two */
 	size_t			 n;
 	uint64_t		 seed;
+	keystore_listener_fn	 listener;
+	void			*listener_arg;
 };
 
 const char *
@@ -634,11 +636,43 @@ keystore_put(struct keystore *ks, size_t server,
 		fresh = NULL;
 	}
 	r = KEYSTORE_OK;
+	if (ks->listener != NULL)
+		ks->listener(ks->listener_arg, server, &e->info, e->kr);
  out:
 	if (fresh != NULL)
 		keystore_entry_free(fresh);
 	seal_keyrec_free(kr);
 	return r;
+}
+
+void
+keystore_set_listener(struct keystore *ks, keystore_listener_fn fn, void *arg)
+{
+	ks->listener = fn;
+	ks->listener_arg = arg;
+}
+
+const struct seal_keyrec *
+keystore_find_tuple(struct keystore *ks, size_t server, uint8_t family,
+    const struct seal_endpoint *client, const struct seal_endpoint *service)
+{
+	struct keystore_entry *e;
+	size_t i, alen = family == SEAL_AF_INET ? 4 : 16;
+
+	for (i = 0; i < ks->nbuckets; i++)
+		for (e = ks->buckets[i]; e != NULL; e = e->next) {
+			if (e->server != server || e->kr == NULL ||
+			    e->info.closed || e->info.family != family ||
+			    e->info.client.port != client->port ||
+			    e->info.service.port != service->port ||
+			    memcmp(e->info.client.addr, client->addr,
+			    alen) != 0 ||
+			    memcmp(e->info.service.addr, service->addr,
+			    alen) != 0)
+				continue;
+			return e->kr;
+		}
+	return NULL;
 }
 
 const struct seal_keyrec *

@@ -71,6 +71,9 @@ struct keystore_counts {
 struct keystore;
 
 typedef int (*keystore_walk_cb)(void *arg, const struct keystore_conn *kc);
+/* A record was accepted for kc; kr is its key record (NULL after an end notice). */
+typedef void (*keystore_listener_fn)(void *arg, size_t server,
+    const struct keystore_conn *kc, const struct seal_keyrec *kr);
 
 /*
  * Load the recovery key and every signing key of c, once.  With export
@@ -101,6 +104,13 @@ int	keystore_last(struct keystore *ks, size_t server, uint64_t conn_id,
 int	keystore_put(struct keystore *ks, size_t server,
 	    const struct seal_header *hdr, const uint8_t *rec, size_t len,
 	    struct seal_keyrec *kr, int64_t now_us);
+/* Tell fn about every accepted record (one listener). */
+void	keystore_set_listener(struct keystore *ks, keystore_listener_fn fn,
+	    void *arg);
+/* The newest key record of the open connection with these endpoints, or NULL. */
+const struct seal_keyrec *keystore_find_tuple(struct keystore *ks,
+	    size_t server, uint8_t family, const struct seal_endpoint *client,
+	    const struct seal_endpoint *service);
 /* The key record held for (server, conn_id), or NULL. */
 const struct seal_keyrec *keystore_get(struct keystore *ks, size_t server,
 	    uint64_t conn_id);

@@ -149,8 +149,8 @@ daemon_watch_start(struct daemon *d, struct ev_loop *loop)
 	char err[512];
 	long n;
 
-	if (watch_init(loop, d->conf, daemon_health_cb, d, &d->watch, err,
-	    sizeof(err)) != 0) {
+	if (watch_init(loop, d->conf, d->keystore, daemon_health_cb, d,
+	    &d->watch, err, sizeof(err)) != 0) {
 		log_error("cannot set up the capture: %s", err);
 		return -1;
 	}

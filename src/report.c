@@ -16,6 +16,9 @@
 #include "daemon.h"
 #include "export.h"
 #include "json.h"
+#include "sshtrack.h"
+#include "tcptrack.h"
+#include "watch.h"
 #include "table.h"
 #include "version.h"
 
@@ -272,18 +275,6 @@ report_addr(uint8_t family, const struct seal_endpoint *ep, char *buf,
 		snprintf(buf, len, "%s", "");
 }
 
-/* The cipher, and its MAC unless the cipher is an AEAD. */
-static void
-report_cipher(const char *cipher, const char *mac, char *buf, size_t len)
-{
-	if (*cipher == '\0')
-		snprintf(buf, len, "-");
-	else if (*mac == '\0')
-		snprintf(buf, len, "%s", cipher);
-	else
-		snprintf(buf, len, "%s+%s", cipher, mac);
-}
-
 static const char *
 report_dash(const char *s)
 {
@@ -298,41 +289,6 @@ report_kv_known(struct buf *out, const char *key, const char *val,
 	json_put_kv_string(out, key, known ? val : NULL);
 }
 
-struct report_conns {
-	struct buf	*out;
-	struct table	*t;
-	int		 n;
-};
-
-static int
-report_conn_text(struct report_conns *rc, const struct keystore_conn *kc)
-{
-	char id[17], cli[64], srv[64], c2s[140], s2c[140], kexn[16];
-	char recs[24], last[24], when[64];
-	int known = kc->kex_alg[0] != '\0';
-
-	snprintf(id, sizeof(id), "%016llx", (unsigned long long)kc->conn_id);
-	report_endpoint(kc->family, &kc->client, cli, sizeof(cli));
-	report_endpoint(kc->family, &kc->service, srv, sizeof(srv));
-	report_cipher(kc->c2s_cipher, kc->c2s_mac, c2s, sizeof(c2s));
-	report_cipher(kc->s2c_cipher, kc->s2c_mac, s2c, sizeof(s2c));
-	if (known)
-		snprintf(kexn, sizeof(kexn), "%u", kc->kex_number);
-	else
-		snprintf(kexn, sizeof(kexn), "-");
-	snprintf(recs, sizeof(recs), "%llu",
-	    (unsigned long long)kc->nrecords);
-	snprintf(last, sizeof(last), "%llu",
-	    (unsigned long long)kc->last_counter);
-	report_time(kc->last_us, when, sizeof(when));
-	table_row(rc->t, kc->server, id, cli, srv, report_dash(kc->user),
-	    report_dash(kc->auth_method), report_dash(kc->kex_alg),
-	    report_dash(kc->hostkey_alg), c2s, s2c,
-	    known ? (kc->strict_kex ? "yes" : "no") : "-", kexn, recs, last,
-	    when, kc->keys_held ? "yes" : "no",
-	    kc->closed ? "closed" : "open");
-	return 0;
-}
 
 static void
 report_dir_json(struct buf *out, const char *key, const char *cipher,
@@ -348,15 +304,14 @@ report_dir_json(struct buf *out, const char *key, const char *cipher,
 	buf_putf(out, "}");
 }
 
-static int
-report_conn_json(struct report_conns *rc, const struct keystore_conn *kc)
+/* The export view of kc as JSON members (no braces). */
+static void
+report_export_fields(struct buf *out, const struct keystore_conn *kc)
 {
-	struct buf *out = rc->out;
 	char id[17], addr[INET6_ADDRSTRLEN], when[64];
 	int known = kc->kex_alg[0] != '\0';
 
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)kc->conn_id);
-	buf_putf(out, "%s{", rc->n++ ? "," : "");
 	json_put_kv_string(out, "server", kc->server);
 	buf_putf(out, ",");
 	json_put_kv_string(out, "conn_id", id);
@@ -412,39 +367,294 @@ report_conn_json(struct report_conns *rc, const struct keystore_conn *kc)
 		buf_putf(out, "\"closed_us\":null");
 	buf_putf(out, ",");
 	json_put_kv_bool(out, "keys_held", kc->keys_held);
-	return buf_putf(out, "}");
 }
 
-static int
-report_conn_cb(void *arg, const struct keystore_conn *kc)
-{
-	struct report_conns *rc = arg;
+/*
+ * The merged view of `connections`: what the wire shows (TCP and SSH
+ * tracking) joined with what the exports say (keys), by 4-tuple.  An export
+ * without a tracked connection, and a tracked connection without exports,
+ * are listed too.
+ */
+struct report_merge {
+	struct daemon		*d;
+	struct buf		*out;
+	struct table		*t;
+	int			 n;
+	struct keystore_conn	*kcs;
+	int			*used;
+	size_t			 nkcs, akcs;
+};
 
-	return rc->t != NULL ? report_conn_text(rc, kc) :
-	    report_conn_json(rc, kc);
+static int
+report_collect_cb(void *arg, const struct keystore_conn *kc)
+{
+	struct report_merge *m = arg;
+	struct keystore_conn *n;
+
+	if (m->nkcs == m->akcs) {
+		size_t na = m->akcs ? m->akcs * 2 : 64;
+
+		if ((n = realloc(m->kcs, na * sizeof(*n))) == NULL)
+			return -1;
+		m->kcs = n;
+		m->akcs = na;
+	}
+	m->kcs[m->nkcs++] = *kc;
+	return 0;
+}
+
+/* The open export connection with c's endpoints, or -1. */
+static int
+report_match(struct report_merge *m, size_t server,
+    const struct tcptrack_conn *c)
+{
+	size_t i, alen = c->client.family == AF_INET ? 4 : 16;
+	uint8_t fam = c->client.family == AF_INET ? SEAL_AF_INET :
+	    SEAL_AF_INET6;
+
+	for (i = 0; i < m->nkcs; i++) {
+		const struct keystore_conn *kc = &m->kcs[i];
+
+		if (m->used[i] || kc->closed || kc->family != fam ||
+		    strcmp(kc->server, m->d->conf->servers[server].name) != 0 ||
+		    kc->client.port != c->cport ||
+		    kc->service.port != c->sport ||
+		    memcmp(kc->client.addr, c->client.a, alen) != 0 ||
+		    memcmp(kc->service.addr, c->server.a, alen) != 0)
+			continue;
+		return (int)i;
+	}
+	return -1;
+}
+
+/* Can this connection be recovered now?  If not, why. */
+static int
+report_protect(const struct tcptrack_conn *c, const struct sshtrack_info *si,
+    const struct keystore_conn *kc, const char **why)
+{
+	int r;
+
+	if (c == NULL) {
+		*why = kc != NULL && kc->closed ? "ended" :
+		    "not seen on the wire";
+		return 0;
+	}
+	if ((r = tcptrack_protectable(c)) != TCPTRACK_OK) {
+		*why = tcptrack_reason_str(r);
+		return 0;
+	}
+	if (!si->protectable) {
+		*why = si->reason;
+		return 0;
+	}
+	if (kc == NULL || !kc->keys_held) {
+		*why = "no keys received";
+		return 0;
+	}
+	if (si->waiting_keys) {
+		*why = "waiting for keys";
+		return 0;
+	}
+	*why = "";
+	return 1;
+}
+
+static void
+report_tcp_dir_json(struct buf *out, const char *key,
+    const struct tcptrack_conn *c, int dir)
+{
+	const struct tcptrack_dir *td = &c->dir[dir];
+
+	json_put_string(out, key);
+	buf_putf(out, ":{\"isn\":%u,\"seq_next\":%u,\"bytes_sent\":%llu,"
+	    "\"bytes_acked\":%llu,\"last_ack\":%u,\"window\":%u,"
+	    "\"tsval\":%u,\"mss\":%u,\"wscale\":%d,\"gaps\":%llu,"
+	    "\"retained\":%zu}", td->isn,
+	    tcptrack_seq(c, dir, td->delivered),
+	    (unsigned long long)td->delivered,
+	    (unsigned long long)td->acked, td->last_ack, td->win, td->tsval,
+	    td->mss, td->has_wscale ? td->wscale : -1,
+	    (unsigned long long)td->gaps, buf_len(&td->retained));
+}
+
+static void
+report_ssh_dir_json(struct buf *out, const char *key,
+    const struct sshtrack_dir_info *di)
+{
+	json_put_string(out, key);
+	buf_putf(out, ":{");
+	json_put_kv_string(out, "phase", sshtrack_phase_str(di->phase));
+	buf_putf(out, ",");
+	json_put_kv_string(out, "version", di->version);
+	buf_putf(out, ",\"seqnr\":%u,\"packets_total\":%llu,\"kex_number\":%u,"
+	    "\"packets\":%llu,\"blocks\":%llu,\"buffered\":%zu,",
+	    di->seqnr, (unsigned long long)di->total_packets, di->kex_number,
+	    (unsigned long long)di->packets, (unsigned long long)di->blocks,
+	    di->buffered);
+	json_put_kv_string(out, "cipher", di->cipher);
+	buf_putf(out, ",");
+	json_put_kv_string(out, "mac", di->mac);
+	buf_putf(out, "}");
+}
+
+static void
+report_wire_json(struct report_merge *m, const struct tcptrack_conn *c,
+    const struct sshtrack_info *si)
+{
+	struct sshtrack *st = watch_sshtrack(m->d->watch);
+	struct buf *out = m->out;
+	struct sshtrack_chan ch;
+	size_t i;
+
+	buf_putf(out, ",\"tcp\":{");
+	json_put_kv_string(out, "state", tcptrack_state_str(c->state));
+	buf_putf(out, ",\"handshake_seen\":%s,\"sack\":%s,\"timestamps\":%s,",
+	    c->dir[TCPTRACK_C2S].syn_seen && c->dir[TCPTRACK_S2C].syn_seen ?
+	    "true" : "false", c->dir[TCPTRACK_C2S].has_sackok ? "true" :
+	    "false", c->dir[TCPTRACK_C2S].has_ts ? "true" : "false");
+	report_tcp_dir_json(out, "c2s", c, TCPTRACK_C2S);
+	buf_putf(out, ",");
+	report_tcp_dir_json(out, "s2c", c, TCPTRACK_S2C);
+	buf_putf(out, ",\"memory\":%zu},\"ssh\":{", tcptrack_conn_memory(c));
+	buf_putf(out, "\"strict_kex\":%s,\"compression\":%s,"
+	    "\"waiting_keys\":%s,\"log_entries\":%zu,\"password_attempts\":%u,"
+	    "\"memory\":%zu,", si->strict_kex ? "true" : "false",
+	    si->compression ? "true" : "false", si->waiting_keys ? "true" :
+	    "false", si->log_entries, si->password_attempts, si->memory);
+	report_ssh_dir_json(out, "c2s", &si->dir[TCPTRACK_C2S]);
+	buf_putf(out, ",");
+	report_ssh_dir_json(out, "s2c", &si->dir[TCPTRACK_S2C]);
+	buf_putf(out, ",\"channels\":[");
+	for (i = 0; i < sshtrack_channel_count(st, (struct tcptrack_conn *)c);
+	    i++) {
+		if (sshtrack_channel_get(st, (struct tcptrack_conn *)c, i,
+		    &ch) != 0)
+			break;
+		buf_putf(out, "%s{", i ? "," : "");
+		json_put_kv_string(out, "type", ch.type);
+		buf_putf(out, ",\"id_client\":%u,\"id_server\":%u,"
+		    "\"confirmed\":%s,\"window_c2s\":%lld,\"window_s2c\":%lld}",
+		    ch.id_client, ch.id_server, ch.confirmed ? "true" : "false",
+		    (long long)ch.window[TCPTRACK_C2S],
+		    (long long)ch.window[TCPTRACK_S2C]);
+	}
+	buf_putf(out, "]}");
+}
+
+/* One connection: export part (kc, may be NULL), wire part (c, may be NULL). */
+static void
+report_merged(struct report_merge *m, const char *server,
+    const struct keystore_conn *kc, const struct tcptrack_conn *c)
+{
+	struct sshtrack_info si;
+	char cli[64], id[17], seq[48], kexn[16], tcp[16];
+	const char *why, *user = "-", *cipher = "-";
+	int ok;
+
+	memset(&si, 0, sizeof(si));
+	if (c != NULL)
+		sshtrack_status(watch_sshtrack(m->d->watch),
+		    (struct tcptrack_conn *)c, &si);
+	ok = report_protect(c, &si, kc, &why);
+	if (m->t == NULL) {
+		buf_putf(m->out, "%s{", m->n++ ? "," : "");
+		if (kc != NULL)
+			report_export_fields(m->out, kc);
+		else {
+			json_put_kv_string(m->out, "server", server);
+			buf_putf(m->out, ",\"conn_id\":null,\"state\":\"open\","
+			    "\"client_addr\":");
+			inet_ntop(c->client.family, c->client.a, cli,
+			    sizeof(cli));
+			json_put_string(m->out, cli);
+			buf_putf(m->out, ",\"client_port\":%u,\"server_addr\":",
+			    c->cport);
+			inet_ntop(c->server.family, c->server.a, cli,
+			    sizeof(cli));
+			json_put_string(m->out, cli);
+			buf_putf(m->out, ",\"server_port\":%u,\"keys_held\":false",
+			    c->sport);
+		}
+		if (c != NULL)
+			report_wire_json(m, c, &si);
+		else
+			buf_putf(m->out, ",\"tcp\":null,\"ssh\":null");
+		buf_putf(m->out, ",\"protectable\":%s,", ok ? "true" : "false");
+		json_put_kv_string(m->out, "reason", ok ? NULL : why);
+		buf_putf(m->out, "}");
+		return;
+	}
+	if (kc != NULL) {
+		snprintf(id, sizeof(id), "%016llx",
+		    (unsigned long long)kc->conn_id);
+		report_endpoint(kc->family, &kc->client, cli, sizeof(cli));
+		user = report_dash(kc->user);
+	} else {
+		snprintf(id, sizeof(id), "-");
+		pkt_endpoint_str(&c->client, c->cport, cli, sizeof(cli));
+	}
+	if (c != NULL && si.dir[TCPTRACK_S2C].cipher[0] != '\0')
+		cipher = si.dir[TCPTRACK_S2C].cipher;
+	else if (kc != NULL && kc->s2c_cipher[0] != '\0')
+		cipher = kc->s2c_cipher;
+	if (c != NULL) {
+		snprintf(seq, sizeof(seq), "%u/%u",
+		    si.dir[TCPTRACK_C2S].seqnr, si.dir[TCPTRACK_S2C].seqnr);
+		snprintf(kexn, sizeof(kexn), "%u",
+		    si.dir[TCPTRACK_S2C].kex_number);
+		snprintf(tcp, sizeof(tcp), "%s", tcptrack_state_str(c->state));
+	} else {
+		snprintf(seq, sizeof(seq), "-");
+		snprintf(kexn, sizeof(kexn), "-");
+		snprintf(tcp, sizeof(tcp), "-");
+	}
+	table_row(m->t, server, id, cli, user, cipher, kexn, seq, tcp,
+	    kc != NULL && kc->keys_held ? "yes" : "no", ok ? "yes" : "no",
+	    ok ? "" : why);
+}
+
+static void
+report_wire_cb(void *arg, size_t server, struct tcptrack_conn *c)
+{
+	struct report_merge *m = arg;
+	int i = report_match(m, server, c);
+
+	if (i >= 0)
+		m->used[i] = 1;
+	report_merged(m, m->d->conf->servers[server].name,
+	    i >= 0 ? &m->kcs[i] : NULL, c);
 }
 
 static int
 report_connections(struct daemon *d, int json, struct buf *out)
 {
-	struct report_conns rc = { out, NULL, 0 };
+	struct report_merge m;
 	struct table t;
-	int r;
+	size_t i;
 
-	if (json) {
+	memset(&m, 0, sizeof(m));
+	m.d = d;
+	m.out = out;
+	if (keystore_walk(d->keystore, report_collect_cb, &m) != 0 ||
+	    (m.used = calloc(m.nkcs + 1, sizeof(*m.used))) == NULL) {
+		free(m.kcs);
+		return -1;
+	}
+	if (!json) {
+		table_init(&t, 11, "SERVER", "CONN", "CLIENT", "USER",
+		    "CIPHER", "KEX#", "SEQ IN/OUT", "TCP", "KEYS",
+		    "PROTECTED", "WHY NOT");
+		m.t = &t;
+	} else
 		buf_putf(out, "[");
-		r = keystore_walk(d->keystore, report_conn_cb, &rc);
-		buf_putf(out, "]\n");
-		return r;
-	}
-	table_init(&t, 17, "SERVER", "CONN", "CLIENT", "SERVICE", "USER",
-	    "AUTH", "KEX", "HOSTKEY", "C2S", "S2C", "STRICT", "KEX#",
-	    "RECORDS", "LAST#", "LAST RECORD", "KEYS", "STATE");
-	rc.t = &t;
-	if ((r = keystore_walk(d->keystore, report_conn_cb, &rc)) != 0) {
-		table_free(&t);
-		return r;
-	}
+	watch_foreach_conn(d->watch, report_wire_cb, &m);
+	for (i = 0; i < m.nkcs; i++)
+		if (!m.used[i])
+			report_merged(&m, m.kcs[i].server, &m.kcs[i], NULL);
+	free(m.kcs);
+	free(m.used);
+	if (json)
+		return buf_putf(out, "]\n");
 	return table_render(&t, out);
 }
 

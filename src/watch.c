@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "capture.h"
+#include "keystore.h"
 #include "log.h"
 #include "pkt.h"
+#include "sshtrack.h"
 #include "watch.h"
 
 #define WATCH_EXPIRE_INTERVAL	5.0	/* seconds between timeout sweeps */
@@ -20,6 +22,8 @@ struct watch {
 	const struct conf	*conf;
 	struct capture		*cap;
 	struct tcptrack		*tcp;
+	struct sshtrack		*ssh;
+	struct keystore		*keystore;
 	struct health		*health;
 	watch_health_cb		 cb;
 	void			*arg;
@@ -109,15 +113,104 @@ watch_health_change(void *arg, int server, enum health_state from,
 		w->cb(w->arg, (size_t)server, from, to, why);
 }
 
+/* The TCP tracker's consumer is the SSH tracker. */
+static void
+watch_conn_new(void *arg, struct tcptrack_conn *c)
+{
+	struct watch *w = arg;
+
+	sshtrack_conn_new(w->ssh, c);
+}
+
+static void
+watch_data(void *arg, struct tcptrack_conn *c, int dir, uint64_t off,
+    const uint8_t *p, size_t len)
+{
+	struct watch *w = arg;
+
+	sshtrack_data(w->ssh, c, dir, off, p, len);
+}
+
+static void
+watch_acked(void *arg, struct tcptrack_conn *c, int dir, uint64_t acked)
+{
+	struct watch *w = arg;
+
+	sshtrack_acked(w->ssh, c, dir, acked);
+}
+
+static void
+watch_gap(void *arg, struct tcptrack_conn *c, int dir, uint64_t off,
+    uint64_t len)
+{
+	struct watch *w = arg;
+
+	sshtrack_gap(w->ssh, c, dir, off, len);
+}
+
 static void
 watch_conn_end(void *arg, struct tcptrack_conn *c, const char *why)
 {
+	struct watch *w = arg;
 	char cli[64], srv[64];
 
-	(void)arg;
 	debug_f("%s -> %s ended: %s",
 	    pkt_endpoint_str(&c->client, c->cport, cli, sizeof(cli)),
 	    pkt_endpoint_str(&c->server, c->sport, srv, sizeof(srv)), why);
+	sshtrack_conn_end(w->ssh, c);
+}
+
+/* Endpoints of c in the export records' terms. */
+static void
+watch_endpoints(const struct tcptrack_conn *c, uint8_t *family,
+    struct seal_endpoint *client, struct seal_endpoint *service)
+{
+	size_t alen = c->client.family == AF_INET ? 4 : 16;
+
+	memset(client, 0, sizeof(*client));
+	memset(service, 0, sizeof(*service));
+	*family = c->client.family == AF_INET ? SEAL_AF_INET : SEAL_AF_INET6;
+	memcpy(client->addr, c->client.a, alen);
+	client->port = c->cport;
+	memcpy(service->addr, c->server.a, alen);
+	service->port = c->sport;
+}
+
+/* The SSH tracker asks for the keys of one KEX of c. */
+static const struct seal_keyrec *
+watch_keys(void *arg, const struct tcptrack_conn *c, uint32_t kex_number)
+{
+	struct watch *w = arg;
+	struct seal_endpoint cli, svc;
+	const struct seal_keyrec *kr;
+	uint8_t family;
+	int srv;
+
+	if (w->keystore == NULL || (srv = watch_server_of(w, &c->server)) < 0)
+		return NULL;
+	watch_endpoints(c, &family, &cli, &svc);
+	kr = keystore_find_tuple(w->keystore, (size_t)srv, family, &cli, &svc);
+	return kr != NULL && kr->kex_number == kex_number ? kr : NULL;
+}
+
+/* A record was accepted: the connection it names may be waiting for it. */
+static void
+watch_record(void *arg, size_t server, const struct keystore_conn *kc,
+    const struct seal_keyrec *kr)
+{
+	struct watch *w = arg;
+	struct pkt_addr cli, svc;
+	struct tcptrack_conn *c;
+	int family = kc->family == SEAL_AF_INET ? AF_INET : AF_INET6;
+
+	(void)server;
+	if (kr == NULL)
+		return;
+	pkt_addr_set(&cli, family, kc->client.addr);
+	pkt_addr_set(&svc, family, kc->service.addr);
+	if ((c = tcptrack_find(w->tcp, &cli, kc->client.port, &svc,
+	    kc->service.port)) != NULL)
+		sshtrack_keys_arrived(w->ssh, c);
 }
 
 static void
@@ -130,8 +223,9 @@ watch_expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 int
-watch_init(struct ev_loop *loop, const struct conf *c, watch_health_cb cb,
-    void *arg, struct watch **out, char *err, size_t errlen)
+watch_init(struct ev_loop *loop, const struct conf *c, struct keystore *ks,
+    watch_health_cb cb, void *arg, struct watch **out, char *err,
+    size_t errlen)
 {
 	struct tcptrack_ops ops;
 	struct watch *w;
@@ -148,9 +242,15 @@ watch_init(struct ev_loop *loop, const struct conf *c, watch_health_cb cb,
 	w->cb = cb;
 	w->arg = arg;
 	w->rl_malformed.interval = 10;
+	w->keystore = ks;
 	memset(&ops, 0, sizeof(ops));
+	ops.conn_new = watch_conn_new;
+	ops.data = watch_data;
+	ops.acked = watch_acked;
+	ops.gap = watch_gap;
 	ops.conn_end = watch_conn_end;
-	if ((w->tcp = tcptrack_new(NULL, &ops, w)) == NULL ||
+	if ((w->ssh = sshtrack_new(NULL, watch_keys, w)) == NULL ||
+	    (w->tcp = tcptrack_new(NULL, &ops, w)) == NULL ||
 	    (w->health = health_new(loop, watch_health_change, w)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		watch_fini(w);
@@ -174,6 +274,8 @@ watch_init(struct ev_loop *loop, const struct conf *c, watch_health_cb cb,
 		hp.probe_port = s->ports[0];
 		health_add_server(w->health, s->name, &w->addrs[i], &hp);
 	}
+	if (ks != NULL)
+		keystore_set_listener(ks, watch_record, w);
 	ev_timer_init(&w->expire, watch_expire_cb, WATCH_EXPIRE_INTERVAL,
 	    WATCH_EXPIRE_INTERVAL);
 	w->expire.data = w;
@@ -249,8 +351,11 @@ watch_fini(struct watch *w)
 		return;
 	ev_timer_stop(w->loop, &w->expire);
 	capture_close(w->cap);
+	if (w->keystore != NULL)
+		keystore_set_listener(w->keystore, NULL, NULL);
 	health_free(w->health);
-	tcptrack_free(w->tcp);
+	tcptrack_free(w->tcp);		/* ends every SSH state too */
+	sshtrack_free(w->ssh);
 	free(w);
 }
 
@@ -310,6 +415,12 @@ watch_iter_cb(void *arg, struct tcptrack_conn *c)
 
 	if (srv >= 0)
 		it->fn(it->arg, (size_t)srv, c);
+}
+
+struct sshtrack *
+watch_sshtrack(struct watch *w)
+{
+	return w->ssh;
 }
 
 void

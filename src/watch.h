@@ -13,6 +13,8 @@
 
 #include "conf.h"
 #include "health.h"
+#include "keystore.h"
+#include "sshtrack.h"
 #include "tcptrack.h"
 
 struct watch;
@@ -34,10 +36,13 @@ struct watch_stats {
 	int		live;		/* capturing an interface (not a file) */
 };
 
-/* Set up for c (no capture yet); health changes go to cb. */
+/*
+ * Set up for c (no capture yet): the SSH tracker takes its keys from ks
+ * (NULL: none); health changes go to cb.
+ */
 int	watch_init(struct ev_loop *loop, const struct conf *c,
-	    watch_health_cb cb, void *arg, struct watch **out, char *err,
-	    size_t errlen);
+	    struct keystore *ks, watch_health_cb cb, void *arg,
+	    struct watch **out, char *err, size_t errlen);
 /* Capture the configured interface and start probing. */
 int	watch_start_live(struct watch *w, char *err, size_t errlen);
 /* Read a pcap file through the trackers instead; the frame count or -1. */
@@ -52,6 +57,8 @@ enum health_state watch_health(struct watch *w, size_t server,
 	    double *since, const char **why);
 /* Declare a server dead now (a forced takeover drill). */
 void	watch_force_dead(struct watch *w, size_t server, const char *why);
+/* The SSH tracker, for reports on its connections. */
+struct sshtrack *watch_sshtrack(struct watch *w);
 /* Call fn for every tracked connection, with its server's index. */
 void	watch_foreach_conn(struct watch *w,
 	    void (*fn)(void *arg, size_t server, struct tcptrack_conn *c),

@@ -121,7 +121,7 @@ kill -0 "$pid" || fail "daemon died"
 
 # connections, empty.
 out=$("$ctl" -s "$tmp/ctl.sock" connections) || fail "connections failed"
-grep -q '^SERVER  CONN  CLIENT  SERVICE  USER  AUTH  KEX  HOSTKEY  C2S  S2C  STRICT  KEX#  RECORDS  LAST#  LAST RECORD  KEYS  STATE$' <<<"$out" ||
+grep -q '^SERVER  CONN  CLIENT  USER  CIPHER  KEX#  SEQ IN/OUT  TCP  KEYS  PROTECTED  WHY NOT$' <<<"$out" ||
 	fail "connections header: $out"
 [ "$("$ctl" -s "$tmp/ctl.sock" connections --json)" = "[]" ] || fail "connections --json not []"
 
@@ -141,7 +141,9 @@ grep -c 'failover-keys conn=00c0ffee00c0ffee' "$tmp/log" | grep -qx 2 ||
 	fail "failover-keys logged for a record that was not accepted"
 out=$("$ctl" -s "$tmp/ctl.sock" connections) || fail "connections failed"
 echo "$out"
-grep -Eq '^web1 +00c0ffee00c0ffee +198\.18\.0\.3:50022 +198\.18\.0\.2:22 +sjuser +publickey +curve25519-sha256 +ssh-ed25519 +aes128-ctr\+hmac-sha2-256 +chacha20-poly1305@openssh.com +yes +1 +2 +1 +[0-9T:.-]+Z +yes +open$' <<<"$out" ||
+# Keys held, but the connection was never seen on the wire (no capture of
+# it here): listed, and not protectable, with the reason.
+grep -Eq '^web1 +00c0ffee00c0ffee +198\.18\.0\.3:50022 +sjuser +chacha20-poly1305@openssh.com +- +- +- +yes +no +not seen on the wire$' <<<"$out" ||
 	fail "connections line wrong: $out"
 js=$("$ctl" -s "$tmp/ctl.sock" connections --json) || fail "connections --json failed"
 python3 - "$js" <<'PY' || fail "connections --json is not the expected JSON: $js"
@@ -159,7 +161,10 @@ want = {"server": "web1", "conn_id": "00c0ffee00c0ffee", "state": "open",
 	"records": 2, "last_counter": 1, "closed_us": None, "keys_held": True}
 for k, v in want.items():
 	assert c[k] == v, (k, c[k], v)
-assert set(c) == set(want) | {"first_record_us", "last_record_us", "last_record"}, sorted(c)
+assert c["tcp"] is None and c["ssh"] is None, c
+assert c["protectable"] is False and c["reason"] == "not seen on the wire", c
+assert set(c) == set(want) | {"first_record_us", "last_record_us", "last_record",
+	"tcp", "ssh", "protectable", "reason"}, sorted(c)
 assert c["first_record_us"] <= c["last_record_us"]
 PY
 st=$("$ctl" -s "$tmp/ctl.sock" status) || fail "status failed"
@@ -178,7 +183,7 @@ kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
 [ ! -e "$tmp/ctl.sock" ] || fail "control socket left behind"
 start
 grep -q 'keystore: restored 1 open connections (1 with keys)' "$tmp/log" || fail "keys not restored at restart"
-"$ctl" -s "$tmp/ctl.sock" connections | grep -Eq '^web1 +00c0ffee00c0ffee .* +yes +open$' ||
+"$ctl" -s "$tmp/ctl.sock" connections | grep -Eq '^web1 +00c0ffee00c0ffee .* +yes +no +not seen on the wire$' ||
 	fail "connection not listed with keys after restart"
 # The exporter reconnects: a duplicate, the next one, then its end notice.
 out=$(send 00c0ffee00c0ffee 1 2 3:end) || fail "sjx1-send failed: $out"
@@ -186,7 +191,7 @@ out=$(send 00c0ffee00c0ffee 1 2 3:end) || fail "sjx1-send failed: $out"
 	fail "unexpected acks after restart: $out"
 out=$("$ctl" -s "$tmp/ctl.sock" connections) || fail "connections failed"
 echo "$out"
-grep -Eq '^web1 +00c0ffee00c0ffee .* +4 +3 +[0-9T:.-]+Z +no +closed$' <<<"$out" ||
+grep -Eq '^web1 +00c0ffee00c0ffee .* +no +no +ended$' <<<"$out" ||
 	fail "end notice did not wipe the keys: $out"
 [ "$(sqlite3 "$tmp/state/state.db" 'SELECT count(*) FROM export_records')" = 0 ] ||
 	fail "sealed records of an ended connection kept"
