@@ -21,7 +21,7 @@ LIBS		= $(PCAP_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(EV_LIBS)
 # The daemon's modules, in the order data flows through them.
 CORE_OBJS	= src/buf.o src/log.o src/json.o src/table.o src/conf.o \
 		  src/store.o src/control.o src/report.o src/seal.o \
-		  src/keystore.o src/export.o \
+		  src/keystore.o src/export.o src/watch.o src/notify.o \
 		  $(MONITOR_OBJS) $(RECOVERY_OBJS)
 # recovery/: what the daemon does when a server dies.
 RECOVERY_OBJS	= recovery/repair.o
