@@ -21,10 +21,13 @@ LIBS		= $(PCAP_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(EV_LIBS)
 # The daemon's modules, in the order data flows through them.
 CORE_OBJS	= src/buf.o src/log.o src/json.o src/table.o src/conf.o \
 		  src/store.o src/control.o src/report.o src/seal.o \
-		  src/keystore.o src/export.o src/watch.o src/notify.o \
+		  src/keystore.o src/export.o src/resume.o src/watch.o \
+		  src/notify.o \
+		  src/takeover.o \
 		  $(MONITOR_OBJS) $(RECOVERY_OBJS)
 # recovery/: what the daemon does when a server dies.
-RECOVERY_OBJS	= recovery/repair.o
+RECOVERY_OBJS	= recovery/repair.o recovery/rebuild.o recovery/fence.o \
+		  recovery/vip.o recovery/handoff.o
 # monitor/: what the daemon watches (capture, TCP and SSH tracking, health).
 MONITOR_OBJS	= monitor/pkt.o monitor/tcptrack.o monitor/capture.o \
 		  monitor/health.o monitor/sshtrack.o
@@ -39,7 +42,7 @@ UNIT_TESTS	= $(UNIT_SRCS:.c=)
 ALL_OBJS	= $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS) $(REPLAY_OBJS) \
 		  $(UNIT_SRCS:.c=.o)
 
-.PHONY: all openssh check unit lab demo bench fuzz clean distclean
+.PHONY: all openssh check unit lab demo bench fuzz clean distclean install uninstall
 # Keep object files of the unit tests between runs.
 .SECONDARY:
 
@@ -89,6 +92,41 @@ demo: $(PROGS) openssh
 
 bench: $(PROGS) openssh
 	bench/run
+
+# Install with FHS paths; DESTDIR for packaging.  The patched sshd is
+# installed by its own package (see docs/deploying.md), not here.
+PREFIX		?= /usr
+SBINDIR		= $(PREFIX)/sbin
+LIBEXECDIR	= $(PREFIX)/lib/securejeebs
+MANDIR		= $(PREFIX)/share/man
+DOCDIR		= $(PREFIX)/share/doc/securejeebs
+SYSCONFDIR	= /etc/securejeebs
+UNITDIR		= /lib/systemd/system
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)
+	install -m 0755 src/securejeebsd src/securejeebsctl $(DESTDIR)$(SBINDIR)/
+	install -m 0755 replay/jeebs-replay $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0644 docs/jeebs.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 docs/securejeebsd.8 docs/securejeebsctl.8 \
+		docs/jeebs-replay.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 README.md docs/export-format.md docs/decisions.md \
+		$(DESTDIR)$(DOCDIR)/
+	install -m 0644 contrib/jeebs.conf.example $(DESTDIR)$(DOCDIR)/
+	install -m 0644 contrib/securejeebsd.service $(DESTDIR)$(UNITDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/securejeebsd $(DESTDIR)$(SBINDIR)/securejeebsctl \
+		$(DESTDIR)$(LIBEXECDIR)/jeebs-replay \
+		$(DESTDIR)$(MANDIR)/man5/jeebs.conf.5 \
+		$(DESTDIR)$(MANDIR)/man8/securejeebsd.8 \
+		$(DESTDIR)$(MANDIR)/man8/securejeebsctl.8 \
+		$(DESTDIR)$(MANDIR)/man8/jeebs-replay.8 \
+		$(DESTDIR)$(UNITDIR)/securejeebsd.service
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -f $(ALL_OBJS) $(ALL_OBJS:.o=.d) $(PROGS) $(UNIT_TESTS) src/libsj.a

@@ -17,16 +17,20 @@
  * request on a channel the peer's confirmation numbered), and bytes waiting
  * for keys must not be overtaken when the keys come.
  *
- * Never guess: a gap, a failed MAC or tag, a bad header, keys that do not
- * match what the wire says, a message referring to what we never saw, a
- * bound exceeded: the connection becomes unprotectable with the first
- * reason, and the direction concerned stops.
+ * Never guess: a failed MAC or tag, a bad header, keys that do not match
+ * what the wire says, a message referring to what we never saw, a bound
+ * exceeded: the connection becomes unprotectable with the first reason, and
+ * the direction concerned stops.  Lost bytes (a capture gap, the daemon's
+ * restart) are the one exception: the direction resynchronises at the
+ * first packet boundary it can prove with the keys ("resync" below), or
+ * gives up with the reason.
  */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -132,6 +136,8 @@ static const struct mac_alg mac_algs[] = {
 };
 
 /* One direction's keys in use. */
+struct resync;
+
 struct sshtrack_keys {
 	const struct enc_alg	*enc;
 	const struct mac_alg	*mac;		/* NULL for AEAD */
@@ -189,6 +195,12 @@ struct sshtrack_dir {
 	int		 scanning;
 	uint64_t	 scan_off;
 	struct sshtrack_pos scan_pos;
+	/* Lost bytes: proving a boundary (phase RESYNC), and what it cost. */
+	struct resync	*rs;
+	int		 decrypted;	/* has followed packets under keys */
+	uint32_t	 resyncs;
+	uint64_t	 missed;
+	int		 missed_unknown;
 };
 
 struct chan {
@@ -259,6 +271,13 @@ struct sshtrack_conn {
 	struct arrival		*arr;
 	size_t			 arr_head, narr, arr_alloc;
 	int			 unordered;	/* the order was lost */
+	/* Saving and resuming (sshtrack_sync_*). */
+	uint64_t		 gen, log_gen;		/* bumped on change */
+	uint64_t		 saved_gen, saved_log_gen;
+	int			 restored;
+	int			 windows_unknown;	/* packets were missed */
+	int			 replies_lost;	/* replies to unseen requests
+						   may come: not out of step */
 };
 
 struct sshtrack {
@@ -269,10 +288,12 @@ struct sshtrack {
 	EVP_MAC_CTX		*pctx;		/* Poly1305, keyed per packet */
 	uint8_t			*scratch;	/* one packet's plaintext */
 	size_t			 scratch_len;
+	struct log_ratelimit	 rl_resync;	/* resyncs after gaps */
 	struct sshtrack_conn	*all;
 };
 
 static void dir_stop(struct sshtrack_conn *sc, int dir);
+static void resync_free(struct sshtrack_dir *d);
 
 static const char *
 dir_str(int dir)
@@ -289,6 +310,11 @@ sshtrack_limits_default(struct sshtrack_limits *lim)
 	lim->max_marks = 4096;
 	lim->max_kexinit = 16 * 1024;
 	lim->max_arrivals = 4096;
+	lim->resync_max_packets = 262144;
+	lim->resync_max_candidates = 4096;
+	lim->resync_max_bytes = 64 * 1024 * 1024;
+	lim->resync_cpu = 2.0;
+	lim->resync_slice = 0.01;
 }
 
 /* The first reason sticks; the C2S hold is released (nothing to recover). */
@@ -305,6 +331,7 @@ unprotect(struct sshtrack_conn *sc, const char *fmt, ...)
 	if (sc->unprotectable)
 		return;
 	sc->unprotectable = 1;
+	sc->gen++;
 	va_start(ap, fmt);
 	vsnprintf(sc->reason, sizeof(sc->reason), fmt, ap);
 	va_end(ap);
@@ -1027,6 +1054,7 @@ entry_free(struct entry *e)
 static void
 log_remove(struct sshtrack_conn *sc, size_t i)
 {
+	sc->log_gen++;
 	sc->log_bytes -= sizeof(struct entry) + sc->log[i]->len;
 	entry_free(sc->log[i]);
 	memmove(&sc->log[i], &sc->log[i + 1],
@@ -1090,6 +1118,7 @@ log_add(struct sshtrack_conn *sc, int dir, uint32_t seqnr, uint8_t type,
 		memcpy(e->data, p, len);
 	sc->log[sc->nlog++] = e;
 	sc->log_bytes += need;
+	sc->log_gen++;
 	return;
  nomem:
 	sc->log_full = 1;
@@ -1353,6 +1382,28 @@ kexinit_add(struct sshtrack_conn *sc, int dir, const uint8_t *p, size_t len)
 	d->nkexinit++;
 }
 
+/* Drop KEXINITs waiting for a peer of a round before `round`. */
+static void
+kexinit_purge(struct sshtrack_conn *sc, uint32_t round)
+{
+	struct sshtrack_dir *d;
+	int i, j;
+
+	for (i = 0; i < 2; i++) {
+		d = &sc->dir[i];
+		for (j = 0; j < d->nkexinit; ) {
+			if (d->kexinit[j].round >= round) {
+				j++;
+				continue;
+			}
+			free(d->kexinit[j].p);
+			if (j == 0 && d->nkexinit == 2)
+				d->kexinit[0] = d->kexinit[1];
+			d->nkexinit--;
+		}
+	}
+}
+
 /* --- messages --- */
 
 /* Messages whose whole payload we need; the others are only peeked at. */
@@ -1504,6 +1555,7 @@ msg_channel_open(struct sshtrack_conn *sc, int dir, uint32_t seqnr,
 	}
 	snprintf(ch->pub.type, sizeof(ch->pub.type), "%s", type);
 	ch->pub.opened_by = dir;
+	ch->pub.window_known = 1;
 	/* The opener's numbers; its window is for data sent towards it. */
 	if (dir == SSHTRACK_C2S)
 		ch->pub.id_client = sender;
@@ -1635,7 +1687,7 @@ msg_channel(struct sshtrack_conn *sc, int dir, uint32_t seqnr, uint8_t type,
 			return;
 		if ((logged = replyq_pop(&ch->req)) == 1)
 			log_add(sc, dir, seqnr, type, 0, ch->serial, 0, p, len);
-		else if (logged < 0)
+		else if (logged < 0 && !sc->replies_lost)
 			out_of_step(sc, dir, seqnr, "reply", recipient);
 		return;
 	}
@@ -1676,6 +1728,12 @@ msg_handle(struct sshtrack_conn *sc, int dir, uint32_t seqnr,
 		if (sc->strict)
 			d->seqnr = 0;
 		d->newkeys++;
+		if (d->kexinits < d->newkeys) {
+			/* Its KEXINIT was not seen (lost bytes): rounds agree
+			 * again from here; what waited for it never will. */
+			d->kexinits = d->newkeys;
+			kexinit_purge(sc, d->newkeys);
+		}
 		keys_release(&d->keys);
 		d->keyed = 0;
 		d->packets = d->blocks = 0;
@@ -1710,7 +1768,7 @@ msg_handle(struct sshtrack_conn *sc, int dir, uint32_t seqnr,
 			break;
 		if ((logged = replyq_pop(&sc->greq)) == 1)
 			log_add(sc, dir, seqnr, type, 0, 0, 0, p, len);
-		else if (logged < 0)
+		else if (logged < 0 && !sc->replies_lost)
 			out_of_step(sc, dir, seqnr, "global reply", 0);
 		break;
 	case SSH2_MSG_CHANNEL_OPEN:
@@ -1749,6 +1807,8 @@ dir_stop(struct sshtrack_conn *sc, int dir)
 	keys_release(&d->keys);
 	d->keyed = 0;
 	d->scanning = 0;
+	resync_free(d);
+	sc->gen++;
 }
 
 static void
@@ -1866,19 +1926,93 @@ version_step(struct sshtrack_conn *sc, int dir, uint64_t limit)
 }
 
 /*
- * Decrypt and verify the complete packet at the front of d->in (length
- * packlen), as ssh_packet_read_poll2() would.  The plaintext, length field
- * first, goes to st->scratch: all of it, or (when the MAC does not need it
- * and full is 0) the first PEEK_LEN payload bytes; *ptlen says how many.
- * Returns 0, or -1 with why set.
+ * What a packet is encrypted with: the counters of its position (the
+ * direction's own while following, a candidate's while resynchronising).
+ */
+struct cursor {
+	uint32_t	 seqnr;
+	uint64_t	 packets, blocks;
+	const uint8_t	*cbc;		/* CBC: the ciphertext block before it */
+};
+
+static void
+dir_cursor(const struct sshtrack_dir *d, struct cursor *cur)
+{
+	cur->seqnr = d->seqnr;
+	cur->packets = d->packets;
+	cur->blocks = d->blocks;
+	cur->cbc = d->keys.cbc;
+}
+
+/* Whether the length is sent in clear under k (NULL: no keys yet). */
+static int
+length_in_clear(const struct sshtrack_keys *k)
+{
+	return k == NULL || (k->enc->type != ENC_CHACHA &&
+	    (k->enc->authlen > 0 || k->mac->etm));
+}
+
+/*
+ * The packet length of the packet at p (avail bytes) under k at cur: 0, 1
+ * if more bytes are needed, -1 if libcrypto failed.
  */
 static int
-packet_open(struct sshtrack_conn *sc, int dir, uint32_t packlen, int full,
-    size_t *ptlen, const char **why)
+packet_length(struct sshtrack_keys *k, const struct cursor *cur,
+    const uint8_t *p, size_t avail, uint32_t *packlen)
 {
-	struct sshtrack *st = sc->st;
-	struct sshtrack_dir *d = &sc->dir[dir];
-	struct sshtrack_keys *k = &d->keys;
+	uint8_t first[16], iv[16];
+	const uint8_t *ct;
+	EVP_CIPHER_CTX *ctx;
+	struct buf b;
+	size_t n;
+	int r;
+
+	buf_view(&b, p, avail);
+	if (length_in_clear(k))
+		return buf_peek_u32(&b, 0, packlen) == 0 ? 0 : 1;
+	n = k->enc->type == ENC_CHACHA ? 4 : k->enc->block_size;
+	if (get_direct(&b, n, &ct) != 0)
+		return 1;
+	if (k->enc->type == ENC_CHACHA)
+		chacha_iv(iv, 0, cur->seqnr);
+	else if (k->enc->type == ENC_CTR)
+		ctr_at(k->iv0, cur->blocks, iv);
+	else
+		memcpy(iv, cur->cbc, 16);
+	ctx = k->enc->type == ENC_CHACHA ? k->hctx : k->ctx;
+	r = crypt_iv(ctx, iv) != 0 || crypt_update(ctx, first, ct, n) != 0;
+	buf_view(&b, first, 4);
+	(void)buf_get_u32(&b, packlen);
+	explicit_bzero(iv, sizeof(iv));
+	explicit_bzero(first, sizeof(first));
+	return r ? -1 : 0;
+}
+
+/* Whether packlen can frame a packet under k (packet.c's checks). */
+static int
+frame_ok(const struct sshtrack_keys *k, uint32_t packlen)
+{
+	size_t bs = k != NULL ? k->enc->block_size : 8;
+	int aad = k != NULL && (k->enc->authlen > 0 || k->mac->etm);
+
+	if (packlen < 1 + 4 || packlen > PACKET_MAX_SIZE)
+		return 0;
+	return (aad ? packlen : 4 + packlen) % bs == 0 &&
+	    (aad || 4 + packlen >= bs);
+}
+
+/*
+ * Decrypt and verify the complete packet at p (avail bytes, length
+ * packlen) under k (NULL: in clear) at cur, as ssh_packet_read_poll2()
+ * would.  The plaintext, length field first, goes to st->scratch: all of
+ * it, or (when the MAC does not need it and full is 0) the first PEEK_LEN
+ * payload bytes; *ptlen says how many.  Returns 0, or -1 with why set.
+ */
+static int
+packet_open(struct sshtrack *st, struct sshtrack_keys *k,
+    const struct cursor *cur, const uint8_t *p, size_t avail,
+    uint32_t packlen, int full, size_t *ptlen, const char **why)
+{
 	uint8_t *pt = st->scratch, iv[16];
 	const uint8_t *ct, *tag;
 	size_t maclen, want, len = 4 + (size_t)packlen;
@@ -1886,8 +2020,8 @@ packet_open(struct sshtrack_conn *sc, int dir, uint32_t packlen, int full,
 	int outl, r = -1;
 
 	*why = "truncated";
-	buf_view(&b, buf_ptr(&d->in), buf_len(&d->in));
-	if (!d->keyed) {
+	buf_view(&b, p, avail);
+	if (k == NULL) {
 		if (get_direct(&b, len, &ct) != 0)
 			return -1;
 		memcpy(pt, ct, len);
@@ -1905,14 +2039,14 @@ packet_open(struct sshtrack_conn *sc, int dir, uint32_t packlen, int full,
 	case ENC_CHACHA:
 		/* Tag first, over the encrypted length and payload. */
 		*why = "MAC mismatch";
-		if (poly_check(st, k, d->seqnr, ct, len, tag) != 0)
+		if (poly_check(st, k, cur->seqnr, ct, len, tag) != 0)
 			goto out;
 		*why = "decryption error";
-		chacha_iv(iv, 0, d->seqnr);
+		chacha_iv(iv, 0, cur->seqnr);
 		if (crypt_iv(k->hctx, iv) != 0 ||
 		    crypt_update(k->hctx, pt, ct, 4) != 0)
 			goto out;
-		chacha_iv(iv, 1, d->seqnr);
+		chacha_iv(iv, 1, cur->seqnr);
 		if (crypt_iv(k->ctx, iv) != 0 ||
 		    crypt_update(k->ctx, pt + 4, ct + 4, want) != 0)
 			goto out;
@@ -1921,7 +2055,7 @@ packet_open(struct sshtrack_conn *sc, int dir, uint32_t packlen, int full,
 	case ENC_GCM:
 		/* The tag covers everything: decrypt all to check it. */
 		*why = "GCM tag mismatch";
-		gcm_at(k->iv0, d->packets, iv);
+		gcm_at(k->iv0, cur->packets, iv);
 		if (!EVP_DecryptInit_ex(k->ctx, NULL, NULL, NULL, iv) ||
 		    !EVP_DecryptUpdate(k->ctx, NULL, &outl, ct, 4) ||
 		    !EVP_DecryptUpdate(k->ctx, pt + 4, &outl, ct + 4,
@@ -1935,16 +2069,16 @@ packet_open(struct sshtrack_conn *sc, int dir, uint32_t packlen, int full,
 	case ENC_CTR:
 	case ENC_CBC:
 		if (k->enc->type == ENC_CTR)
-			ctr_at(k->iv0, d->blocks, iv);
+			ctr_at(k->iv0, cur->blocks, iv);
 		else
-			memcpy(iv, k->cbc, 16);
+			memcpy(iv, cur->cbc, 16);
 		*why = "decryption error";
 		if (crypt_iv(k->ctx, iv) != 0)
 			goto out;
 		if (k->mac->etm) {
 			/* MAC over the length and the ciphertext. */
 			*why = "MAC mismatch";
-			if (mac_check(k, d->seqnr, ct, len, tag) != 0)
+			if (mac_check(k, cur->seqnr, ct, len, tag) != 0)
 				goto out;
 			*why = "decryption error";
 			want = (want + 15) & ~(size_t)15;
@@ -1957,11 +2091,9 @@ packet_open(struct sshtrack_conn *sc, int dir, uint32_t packlen, int full,
 				goto out;
 			*ptlen = len;
 			*why = "MAC mismatch";
-			if (mac_check(k, d->seqnr, pt, len, tag) != 0)
+			if (mac_check(k, cur->seqnr, pt, len, tag) != 0)
 				goto out;
 		}
-		if (k->enc->type == ENC_CBC)
-			memcpy(k->cbc, ct + len - 16, 16);
 		break;
 	}
 	r = 0;
@@ -1972,20 +2104,19 @@ packet_open(struct sshtrack_conn *sc, int dir, uint32_t packlen, int full,
 
 /* The rest of a payload packet_open() only peeked at (etm and chacha). */
 static int
-packet_open_rest(struct sshtrack_conn *sc, int dir, uint32_t packlen,
-    size_t *ptlen)
+packet_open_rest(struct sshtrack *st, struct sshtrack_keys *k,
+    const uint8_t *p, size_t avail, uint32_t packlen, size_t *ptlen)
 {
-	struct sshtrack_dir *d = &sc->dir[dir];
 	const uint8_t *ct;
 	struct buf b;
 
 	if (*ptlen >= 4 + (size_t)packlen)
 		return 0;
-	buf_view(&b, buf_ptr(&d->in), buf_len(&d->in));
+	buf_view(&b, p, avail);
 	if (get_direct(&b, 4 + (size_t)packlen, &ct) != 0)
 		return -1;
 	/* The contexts continue where packet_open() left them. */
-	if (crypt_update(d->keys.ctx, sc->st->scratch + *ptlen, ct + *ptlen,
+	if (crypt_update(k->ctx, st->scratch + *ptlen, ct + *ptlen,
 	    4 + (size_t)packlen - *ptlen) != 0)
 		return -1;
 	*ptlen = 4 + (size_t)packlen;
@@ -2001,12 +2132,14 @@ packet_step(struct sshtrack_conn *sc, int dir, uint64_t limit)
 {
 	struct sshtrack *st = sc->st;
 	struct sshtrack_dir *d = &sc->dir[dir];
-	struct sshtrack_keys *k = &d->keys;
+	struct sshtrack_keys *k = &d->keys, *kk;
 	size_t bs, authlen, maclen, aadlen, total, ptlen = 0, payload_len;
-	uint8_t first[16], iv[16], padlen, type;
+	size_t avail;
+	uint8_t padlen, type;
 	uint32_t packlen, seqnr = d->seqnr;
-	const uint8_t *ct;
+	const uint8_t *p;
 	const char *why;
+	struct cursor cur;
 	struct buf b;
 	int full, r;
 
@@ -2014,35 +2147,18 @@ packet_step(struct sshtrack_conn *sc, int dir, uint64_t limit)
 	authlen = d->keyed ? k->enc->authlen : 0;
 	maclen = d->keyed && k->mac != NULL ? k->mac->mac_len : 0;
 	aadlen = authlen > 0 || (maclen > 0 && k->mac->etm) ? 4 : 0;
+	kk = d->keyed ? k : NULL;
+	dir_cursor(d, &cur);
+	p = buf_ptr(&d->in);
+	avail = buf_len(&d->in);
 
 	/* The packet length: in clear, or from the first bytes decrypted. */
-	buf_view(&b, buf_ptr(&d->in), buf_len(&d->in));
-	if (!d->keyed || (aadlen > 0 && k->enc->type != ENC_CHACHA)) {
-		if (buf_peek_u32(&b, 0, &packlen) != 0)
-			return 0;
-	} else {
-		if (get_direct(&b, k->enc->type == ENC_CHACHA ? 4 : bs,
-		    &ct) != 0)
-			return 0;
-		if (k->enc->type == ENC_CHACHA)
-			chacha_iv(iv, 0, d->seqnr);
-		else if (k->enc->type == ENC_CTR)
-			ctr_at(k->iv0, d->blocks, iv);
-		else
-			memcpy(iv, k->cbc, 16);
-		r = crypt_iv(k->enc->type == ENC_CHACHA ? k->hctx : k->ctx,
-		    iv) != 0 || crypt_update(k->enc->type == ENC_CHACHA ?
-		    k->hctx : k->ctx, first, ct,
-		    k->enc->type == ENC_CHACHA ? 4 : bs) != 0;
-		explicit_bzero(iv, sizeof(iv));
-		buf_view(&b, first, 4);
-		(void)buf_get_u32(&b, &packlen);
-		explicit_bzero(first, sizeof(first));
-		if (r) {
-			dir_fail(sc, dir, "decryption failed at %s seqnr %u: "
-			    "libcrypto", dir_str(dir), seqnr);
-			return -1;
-		}
+	if ((r = packet_length(kk, &cur, p, avail, &packlen)) > 0)
+		return 0;
+	if (r < 0) {
+		dir_fail(sc, dir, "decryption failed at %s seqnr %u: "
+		    "libcrypto", dir_str(dir), seqnr);
+		return -1;
 	}
 	if (packlen < 1 + 4 || packlen > PACKET_MAX_SIZE) {
 		dir_fail(sc, dir, "%s at %s seqnr %u: bad packet length %u",
@@ -2061,7 +2177,7 @@ packet_step(struct sshtrack_conn *sc, int dir, uint64_t limit)
 	total = 4 + (size_t)packlen + authlen + maclen;
 	if (d->in_off + total > limit)
 		return 0;
-	if (buf_len(&d->in) < total) {
+	if (avail < total) {
 		if (total > st->lim.max_buffer) {
 			dir_fail(sc, dir, "%s packet of %zu bytes over the "
 			    "buffer limit", dir_str(dir), total);
@@ -2071,7 +2187,8 @@ packet_step(struct sshtrack_conn *sc, int dir, uint64_t limit)
 	}
 
 	full = !d->keyed || k->enc->type == ENC_GCM || !aadlen;
-	if (packet_open(sc, dir, packlen, full, &ptlen, &why) != 0)
+	if (packet_open(st, kk, &cur, p, avail, packlen, full, &ptlen,
+	    &why) != 0)
 		goto fail;
 	buf_view(&b, st->scratch, ptlen);
 	(void)buf_skip(&b, 4);
@@ -2088,10 +2205,17 @@ packet_step(struct sshtrack_conn *sc, int dir, uint64_t limit)
 			goto fail;
 		}
 		if (needs_payload(type) &&
-		    packet_open_rest(sc, dir, packlen, &ptlen) != 0) {
+		    packet_open_rest(st, kk, p, avail, packlen, &ptlen) != 0) {
 			why = "decryption error";
 			goto fail;
 		}
+	}
+	/* CBC: the next packet's IV is this one's last ciphertext block. */
+	if (d->keyed && k->enc->type == ENC_CBC) {
+		buf_view(&b, p, avail);
+		if (buf_skip(&b, 4 + (size_t)packlen - 16) != 0 ||
+		    buf_get(&b, k->cbc, 16) != 0)
+			goto fail;
 	}
 
 	/* The packet is good: count it as OpenSSH does. */
@@ -2104,6 +2228,9 @@ packet_step(struct sshtrack_conn *sc, int dir, uint64_t limit)
 	d->packets++;
 	d->blocks += (4 + (size_t)packlen) / bs;
 	d->bytes += 4 + (size_t)packlen;
+	if (d->keyed)
+		d->decrypted = 1;
+	sc->gen++;
 	if (!d->compressed) {
 		size_t have = ptlen - 5 < payload_len ? ptlen - 5 :
 		    payload_len;
@@ -2172,6 +2299,15 @@ keys_install(struct sshtrack_conn *sc, int dir)
 	d->keyed = 1;
 	d->scanning = 0;
 	d->phase = SSHTRACK_PHASE_DECRYPT;
+	sc->gen++;
+	if (log_debug_enabled()) {
+		char who[80];
+
+		/* The lab compares this with the sshd's failover-keys line. */
+		log_debug("sshtrack-newkeys client=%s dir=%s kex=%u seqnr=%u",
+		    pkt_endpoint_str(&sc->c->client, sc->c->cport, who,
+		    sizeof(who)), dir_str(dir), kex, d->seqnr);
+	}
 	if (strcmp(kd->comp, "none") != 0) {
 		unprotect(sc, "compression negotiated (%s)", kd->comp);
 		/* Counting goes on while payloads can be told apart. */
@@ -2239,6 +2375,970 @@ wait_scan(struct sshtrack_conn *sc, int dir)
 }
 
 /*
+ * --- resync: proving a packet boundary after lost bytes ---
+ *
+ * The base is the direction's last proven position: a packet boundary with
+ * its seqnr, and its packets and blocks under the keys of KEX base_kex.  n
+ * packets went unseen since.  A candidate boundary x is proved when the
+ * whole packet there verifies (MAC or AEAD tag, then padding length and
+ * message type: packet_open(), as for any packet) at the cursor that x and
+ * n imply: seqnr + n, the GCM invocation counter + n, the CTR counter + the
+ * blocks the byte distance leaves once n packets' overhead is taken out
+ * (every packet is 4 + packet_length + tag or MAC bytes, and packet_length
+ * fills whole blocks); CBC only needs the ciphertext block before x.  When
+ * only a later KEX's keys are left (a rekey while bytes were lost: the key
+ * store keeps the newest record), n counts from that record's first packet
+ * (its start seqnr); with CTR the block counter is searched as well (the
+ * first block must decrypt to a plausible length), and with CTR and an EtM
+ * MAC nothing proves the counter: given up.
+ *
+ * Candidates: where the length is encrypted under a state that depends on
+ * n (chacha20-poly1305, CTR), the starts of the segments received; where it
+ * is in clear (GCM, EtM) or CBC, every offset whose length, and the next
+ * packet's, are plausible.  n runs over what the distance allows (packets
+ * are min_total to max_total bytes) with the congruence it implies;
+ * chacha20's length keystream per n is cached, so a candidate costs a few
+ * bytes per n until one length is plausible.  A trial whose packet has not
+ * all arrived waits (pending).  Everything is bounded (sshtrack_limits:
+ * candidates, n, bytes, CPU in all and per call) and resumes where it
+ * stopped: sshtrack_poll(), or the next bytes, go on with it.
+ */
+#define RESYNC_RESTART		1
+#define RESYNC_GAP		2
+#define RESYNC_LATE_KEYS	3	/* a rekey's keys came too late */
+#define RESYNC_MAX_SEGS		256	/* segment starts not tried yet */
+#define RESYNC_MAX_PENDING	16	/* trials waiting for their packet */
+#define RESYNC_KS_BLOCKS	4096	/* CTR keystream blocks per batch */
+#define RESYNC_CHECK_EVERY	256	/* steps between clock readings */
+
+enum framing { FR_SEGMENT, FR_CLEARLEN, FR_CBC };
+enum { TRY_NO, TRY_YES, TRY_MORE };
+
+struct trial {
+	uint64_t	 x;		/* candidate boundary */
+	uint64_t	 n;		/* packets not seen since the base */
+	uint64_t	 b;		/* CTR, a later KEX: blocks since it */
+	uint64_t	 end;		/* TRY_MORE: the stream must reach it */
+	int		 whole;		/* pending: x from n on (the length is
+					   in clear: the end is the same for
+					   every n), not this n alone */
+};
+
+struct resync {
+	int		 cause;
+	/* The last proven position. */
+	uint64_t	 base_off;
+	uint32_t	 base_seqnr, base_kex;
+	uint64_t	 base_packets, base_blocks;
+	int		 base_has_cbc;
+	uint8_t		 base_cbc[16];
+	/* Where the bytes we have start (restart: the TCP anchor). */
+	int		 anchored;
+	uint64_t	 anchor;
+	int		 anchor_proof;	/* anchored exactly at the base */
+	/* The keys tried: base_kex's, or a later KEX's (newest). */
+	int		 keyed, newest;
+	uint32_t	 kex, start_seqnr;
+	enum framing	 framing;
+	size_t		 ovh, bs, maclen, min_total, max_total;
+	/* Candidates and trials. */
+	uint64_t	 segs[RESYNC_MAX_SEGS];
+	size_t		 nsegs;
+	uint64_t	 scan_off;
+	int		 have_cur;
+	struct trial	 cur;		/* x, and the next n (and b) */
+	struct trial	 pending[RESYNC_MAX_PENDING];
+	size_t		 npending;
+	struct trial	 proof;
+	/* What it cost. */
+	uint64_t	 candidates, trials, steps;
+	double		 cpu;
+	int		 more;		/* a slice ran out: work is left */
+	/* chacha20: the length keystream, 4 bytes per n. */
+	uint8_t		*hks;
+	uint64_t	 hks_n, hks_alloc;
+	/* CTR, a later KEX: keystream of blocks ks_b .. ks_b + ks_n - 1. */
+	uint8_t		*ks;
+	uint64_t	 ks_b;
+	size_t		 ks_n;
+	char		 why[SSHTRACK_REASON_MAX];
+};
+
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+resync_free(struct sshtrack_dir *d)
+{
+	struct resync *rs = d->rs;
+
+	if (rs == NULL)
+		return;
+	if (rs->hks != NULL) {
+		explicit_bzero(rs->hks, rs->hks_alloc * 4);
+		free(rs->hks);
+	}
+	if (rs->ks != NULL) {
+		explicit_bzero(rs->ks, RESYNC_KS_BLOCKS * 16);
+		free(rs->ks);
+	}
+	explicit_bzero(rs, sizeof(*rs));
+	free(rs);
+	d->rs = NULL;
+}
+
+static const char *
+resync_cause(const struct resync *rs)
+{
+	switch (rs->cause) {
+	case RESYNC_RESTART:	return "after the restart";
+	case RESYNC_GAP:	return "after a capture gap";
+	default:		return "after keys came too late";
+	}
+}
+
+static void
+resync_fail(struct sshtrack_conn *sc, int dir, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+resync_fail(struct sshtrack_conn *sc, int dir, const char *fmt, ...)
+{
+	char msg[SSHTRACK_REASON_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dir_fail(sc, dir, "could not prove a packet boundary %s (%s): %s",
+	    resync_cause(sc->dir[dir].rs), dir_str(dir), msg);
+}
+
+/* Once packets were missed, channel windows and pending replies are not
+ * known: say so, never guess. */
+static void
+conn_missed(struct sshtrack_conn *sc)
+{
+	size_t i;
+
+	sc->windows_unknown = 1;
+	sc->replies_lost = 1;
+	for (i = 0; i < sc->nchans; i++) {
+		sc->chans[i].pub.window_known = 0;
+		sc->chans[i].req.n = 0;
+	}
+	sc->greq.n = 0;
+}
+
+/* The buffered bytes from stream offset x on: how many, at *p. */
+static size_t
+in_at(const struct sshtrack_dir *d, uint64_t x, const uint8_t **p)
+{
+	struct buf b;
+
+	*p = NULL;
+	buf_view(&b, buf_ptr(&d->in), buf_len(&d->in));
+	if (x < d->in_off || x - d->in_off > buf_len(&b) ||
+	    buf_skip(&b, (size_t)(x - d->in_off)) != 0)
+		return 0;
+	*p = buf_ptr(&b);
+	return buf_len(&b);
+}
+
+static uint64_t
+in_end(const struct sshtrack_dir *d)
+{
+	return d->in_off + buf_len(&d->in);
+}
+
+static void
+resync_framing(struct resync *rs, const struct sshtrack_keys *k)
+{
+	size_t authlen = k->enc->authlen, bs = k->enc->block_size;
+	int aad = authlen > 0 || k->mac->etm;
+
+	rs->bs = bs;
+	rs->maclen = k->mac != NULL ? k->mac->mac_len : 0;
+	rs->ovh = (aad ? 4 : 0) + authlen + rs->maclen;
+	/* packet_length >= 6: padding length, type, 4 bytes of padding. */
+	rs->min_total = (aad ? 4 + (6 + bs - 1) / bs * bs :
+	    (4 + 6 + bs - 1) / bs * bs) + authlen + rs->maclen;
+	rs->max_total = 4 + PACKET_MAX_SIZE + authlen + rs->maclen;
+	rs->framing = length_in_clear(k) ? FR_CLEARLEN :
+	    k->enc->type == ENC_CBC ? FR_CBC : FR_SEGMENT;
+}
+
+/* Forget the candidates tried so far (new keys, new search). */
+static void
+resync_restart_search(struct sshtrack_dir *d)
+{
+	struct resync *rs = d->rs;
+
+	rs->have_cur = 0;
+	rs->npending = 0;
+	rs->scan_off = d->in_off;
+	rs->candidates = 0;
+	rs->cpu = 0;
+	rs->hks_n = 0;
+	rs->ks_n = 0;
+}
+
+/*
+ * dir lost bytes: go on from base, its last proven position.  Its bytes
+ * come from the anchor on (a gap: right away; a restart: sshtrack_resumed()).
+ */
+static int
+resync_begin(struct sshtrack_conn *sc, int dir, int cause,
+    const struct sshtrack_sync_dir *base)
+{
+	struct sshtrack_dir *d = &sc->dir[dir];
+	struct resync *rs;
+	char who[80];
+
+	resync_free(d);
+	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
+		dir_fail(sc, dir, "out of memory to resynchronise %s",
+		    dir_str(dir));
+		return -1;
+	}
+	rs->cause = cause;
+	rs->base_off = base->off;
+	rs->base_seqnr = base->seqnr;
+	rs->base_kex = base->kex_number;
+	rs->base_packets = base->packets;
+	rs->base_blocks = base->blocks;
+	rs->base_has_cbc = base->has_cbc;
+	memcpy(rs->base_cbc, base->cbc, sizeof(rs->base_cbc));
+	d->rs = rs;
+	d->phase = SSHTRACK_PHASE_RESYNC;
+	d->scanning = 0;
+	if (cause == RESYNC_LATE_KEYS) {
+		/* What is buffered starts at the base: keep it. */
+		rs->anchored = 1;
+		rs->anchor = rs->scan_off = d->in_off;
+	} else
+		buf_reset(&d->in);
+	if (d->keyed && d->keys.kex_number == rs->base_kex) {
+		/* A gap under keys in use: go on with them. */
+		rs->keyed = 1;
+		rs->kex = rs->base_kex;
+		resync_framing(rs, &d->keys);
+	} else {
+		keys_release(&d->keys);
+		d->keyed = 0;
+	}
+	if (dir == SSHTRACK_C2S) {
+		/* Boundaries scanned beyond the base will never be confirmed. */
+		sc->nprov = sc->prov_head = 0;
+		while (sc->nmarks > 0 && marks_last(sc)->off > rs->base_off) {
+			explicit_bzero(marks_last(sc), sizeof(struct sshtrack_pos));
+			sc->nmarks--;
+		}
+		if (sc->nmarks == 0)
+			sc->mark_head = 0;
+	}
+	conn_missed(sc);
+	snprintf(rs->why, sizeof(rs->why), "%s resynchronising %s (from "
+	    "seqnr %u of KEX %u)", dir_str(dir), resync_cause(rs),
+	    rs->base_seqnr, rs->base_kex);
+	/* A restart says it for every connection, once; gaps may be many. */
+	log_msg(cause == RESYNC_RESTART ? LOG_INFO : LOG_DEBUG,
+	    "sshtrack: %s: %s", pkt_endpoint_str(&sc->c->client,
+	    sc->c->cport, who, sizeof(who)), rs->why);
+	sc->gen++;
+	return 0;
+}
+
+/*
+ * The keys to prove with: base_kex's record, else the newest one if it is
+ * of a later KEX.  1 ready, 0 none yet, -1 stopped.
+ */
+static int
+resync_keys(struct sshtrack_conn *sc, int dir)
+{
+	struct sshtrack *st = sc->st;
+	struct sshtrack_dir *d = &sc->dir[dir];
+	struct resync *rs = d->rs;
+	const struct seal_keyrec *rec;
+	const struct seal_dir *kd;
+	char why[SSHTRACK_REASON_MAX];
+	int newest;
+
+	if (rs->keyed)
+		return 1;
+	if ((rec = st->keys(st->arg, sc->c, rs->base_kex)) != NULL &&
+	    rec->kex_number != rs->base_kex)
+		rec = NULL;
+	if (rec == NULL && (rec = st->keys(st->arg, sc->c,
+	    SSHTRACK_KEX_NEWEST)) != NULL && !rec->closed &&
+	    rec->kex_number <= rs->base_kex)
+		rec = NULL;
+	if (rec == NULL)
+		return 0;
+	if (rec->closed) {
+		resync_fail(sc, dir, "the connection ended");
+		return -1;
+	}
+	newest = rec->kex_number != rs->base_kex;
+	kd = dir == SSHTRACK_C2S ? &rec->c2s : &rec->s2c;
+	if ((kd->strict_kex != 0) != (sc->strict != 0)) {
+		resync_fail(sc, dir, "strict KEX mismatch in KEX %u",
+		    rec->kex_number);
+		return -1;
+	}
+	/* Counted since the keys came in: the record says where that was. */
+	if (!newest && kd->start_seqnr != (uint32_t)(rs->base_seqnr -
+	    (uint32_t)rs->base_packets)) {
+		resync_fail(sc, dir, "the saved position (seqnr %u, %" PRIu64
+		    " packets) disagrees with the record of KEX %u (start %u)",
+		    rs->base_seqnr, rs->base_packets, rec->kex_number,
+		    kd->start_seqnr);
+		return -1;
+	}
+	if (strcmp(kd->comp, "none") != 0) {
+		resync_fail(sc, dir, "compression (%s)", kd->comp);
+		return -1;
+	}
+	keys_release(&d->keys);
+	if (keys_setup(st, &d->keys, kd, why, sizeof(why)) != 0) {
+		keys_release(&d->keys);
+		resync_fail(sc, dir, "%s", why);
+		return -1;
+	}
+	d->keys.kex_number = rec->kex_number;
+	d->keyed = 1;
+	rs->keyed = 1;
+	rs->newest = newest;
+	rs->kex = rec->kex_number;
+	rs->start_seqnr = kd->start_seqnr;
+	resync_framing(rs, &d->keys);
+	resync_restart_search(d);
+	if (newest && d->keys.enc->type == ENC_CTR && d->keys.mac->etm) {
+		resync_fail(sc, dir, "CTR with an EtM MAC across a rekey (KEX "
+		    "%u to %u): nothing proves its counter", rs->base_kex,
+		    rs->kex);
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * The cursor of a trial: 0, or -1 if x and n cannot go together (distance,
+ * congruence, CBC block not buffered).
+ */
+static int
+resync_cursor(const struct sshtrack_conn *sc, int dir, const struct trial *t,
+    struct cursor *cur, uint8_t cbc[16])
+{
+	const struct sshtrack_dir *d = &sc->dir[dir];
+	const struct resync *rs = d->rs;
+	const struct sshtrack_keys *k = &d->keys;
+	const uint8_t *w;
+	uint64_t dist;
+
+	if (t->x < rs->base_off)
+		return -1;
+	dist = t->x - rs->base_off;
+	if (!rs->newest) {
+		if (dist < t->n * rs->ovh || (dist - t->n * rs->ovh) %
+		    rs->bs != 0)
+			return -1;
+		cur->seqnr = rs->base_seqnr + (uint32_t)t->n;
+		cur->packets = rs->base_packets + t->n;
+		cur->blocks = rs->base_blocks + (dist - t->n * rs->ovh) /
+		    rs->bs;
+	} else {
+		cur->seqnr = rs->start_seqnr + (uint32_t)t->n;
+		cur->packets = t->n;
+		cur->blocks = t->b;
+	}
+	cur->cbc = NULL;
+	if (k->enc->type != ENC_CBC)
+		return 0;
+	if (t->n == 0)
+		/* The first packet under the keys, or the base itself. */
+		cur->cbc = rs->newest || !rs->base_has_cbc ? k->iv0 :
+		    rs->base_cbc;
+	else {
+		if (t->x < d->in_off + rs->maclen + 16 ||
+		    in_at(d, t->x - rs->maclen - 16, &w) < 16)
+			return -1;
+		memcpy(cbc, w, 16);
+		cur->cbc = cbc;
+	}
+	return 0;
+}
+
+/* Does the whole packet at t->x verify at t's cursor? */
+static int
+resync_try(struct sshtrack_conn *sc, int dir, struct trial *t)
+{
+	struct sshtrack *st = sc->st;
+	struct sshtrack_dir *d = &sc->dir[dir];
+	struct resync *rs = d->rs;
+	struct sshtrack_keys *k = &d->keys;
+	struct cursor cur;
+	const uint8_t *p;
+	const char *why;
+	uint8_t cbc[16], padlen, type;
+	uint32_t packlen;
+	size_t avail, total, ptlen = 0;
+	struct buf b;
+	int r, ok = 0;
+
+	if (resync_cursor(sc, dir, t, &cur, cbc) != 0)
+		return TRY_NO;
+	avail = in_at(d, t->x, &p);
+	if ((r = packet_length(k, &cur, p, avail, &packlen)) > 0) {
+		t->end = t->x + rs->bs;
+		return TRY_MORE;
+	}
+	if (r < 0 || !frame_ok(k, packlen))
+		return TRY_NO;
+	total = 4 + (size_t)packlen + k->enc->authlen + rs->maclen;
+	if (avail < total) {
+		t->end = t->x + total;
+		return TRY_MORE;
+	}
+	rs->trials++;
+	if (packet_open(st, k, &cur, p, avail, packlen, k->enc->type ==
+	    ENC_GCM || rs->ovh == rs->maclen, &ptlen, &why) == 0) {
+		buf_view(&b, st->scratch, ptlen);
+		ok = buf_skip(&b, 4) == 0 && buf_get_u8(&b, &padlen) == 0 &&
+		    padlen >= 4 && (size_t)padlen + 1 < packlen &&
+		    (d->compressed || (buf_get_u8(&b, &type) == 0 &&
+		    type != 0 && type < SSH2_MSG_LOCAL_MIN));
+	}
+	explicit_bzero(st->scratch, ptlen);
+	explicit_bzero(cbc, sizeof(cbc));
+	return ok ? TRY_YES : TRY_NO;
+}
+
+/*
+ * A trial whose packet has not all arrived waits for it.  When too many
+ * wait, it is dropped: a later boundary will do (waiting for it could
+ * stall the search on a plausible length that is not one).
+ */
+static void
+resync_pending_add(struct resync *rs, const struct trial *t)
+{
+	if (rs->npending < RESYNC_MAX_PENDING)
+		rs->pending[rs->npending++] = *t;
+}
+
+/* The first block at p decrypted with CBC from iv gives a length. */
+static int
+cbc_length(struct sshtrack_keys *k, const uint8_t *iv, const uint8_t *p,
+    uint32_t *packlen)
+{
+	struct cursor cur;
+
+	memset(&cur, 0, sizeof(cur));
+	cur.cbc = iv;
+	return packet_length(k, &cur, p, 16, packlen);
+}
+
+/*
+ * Could a packet start at x?  Lengths in clear: its length and the next
+ * packet's (when buffered) must frame.  CBC: likewise, decrypted with the
+ * block before each (or the keys' IV, or the base's block).
+ */
+static int
+resync_plausible(struct sshtrack_conn *sc, int dir, uint64_t x)
+{
+	struct sshtrack_dir *d = &sc->dir[dir];
+	struct resync *rs = d->rs;
+	struct sshtrack_keys *k = &d->keys;
+	const uint8_t *p, *ivs[3], *w;
+	uint64_t next, end = in_end(d);
+	uint32_t len, len2;
+	size_t avail, niv = 0, i;
+	struct buf b;
+
+	avail = in_at(d, x, &p);
+	if (rs->framing == FR_CLEARLEN) {
+		buf_view(&b, p, avail);
+		if (buf_peek_u32(&b, 0, &len) != 0 || !frame_ok(k, len))
+			return 0;
+		next = x + 4 + len + k->enc->authlen + rs->maclen;
+		if (next + 4 > end)
+			return 1;
+		buf_view(&b, p, avail);
+		return buf_peek_u32(&b, (size_t)(next - x), &len2) == 0 &&
+		    frame_ok(k, len2);
+	}
+	/* CBC without EtM. */
+	if (avail < 16)
+		return 0;
+	if (x >= d->in_off + rs->maclen + 16 &&
+	    in_at(d, x - rs->maclen - 16, &w) >= 16)
+		ivs[niv++] = w;
+	if (!rs->newest && x == rs->base_off)
+		ivs[niv++] = rs->base_has_cbc ? rs->base_cbc : k->iv0;
+	if (rs->newest)
+		ivs[niv++] = k->iv0;
+	for (i = 0; i < niv; i++) {
+		if (cbc_length(k, ivs[i], p, &len) != 0 || !frame_ok(k, len))
+			continue;
+		next = x + 4 + len + rs->maclen;
+		if (next + 16 > end)
+			return 1;
+		if (in_at(d, next - rs->maclen - 16, &w) < 16 ||
+		    in_at(d, next, &p) < 16 || cbc_length(k, w, p,
+		    &len2) != 0)
+			return 0;
+		return frame_ok(k, len2);
+	}
+	return 0;
+}
+
+/* The next candidate boundary: 1 (rs->cur), 0 none now, -1 stopped. */
+static int
+resync_next_candidate(struct sshtrack_conn *sc, int dir, double deadline)
+{
+	struct sshtrack_dir *d = &sc->dir[dir];
+	struct resync *rs = d->rs;
+	uint64_t x, end = in_end(d), from;
+
+	if (rs->framing == FR_SEGMENT) {
+		for (;;) {
+			if (rs->nsegs == 0 || (x = rs->segs[0]) >= end)
+				return 0;
+			memmove(rs->segs, rs->segs + 1,
+			    --rs->nsegs * sizeof(*rs->segs));
+			if (x >= d->in_off && x >= rs->base_off)
+				break;
+		}
+	} else {
+		from = rs->scan_off > d->in_off ? rs->scan_off : d->in_off;
+		if (from < rs->base_off)
+			from = rs->base_off;
+		for (x = from; x + 16 <= end; x++) {
+			if ((++rs->steps % (RESYNC_CHECK_EVERY * 64)) == 0 &&
+			    cpu_now() > deadline) {
+				rs->scan_off = x;
+				rs->more = 1;
+				return 0;
+			}
+			if (resync_plausible(sc, dir, x))
+				break;
+		}
+		rs->scan_off = x + 1;
+		if (x + 16 > end) {
+			rs->scan_off = x;
+			return 0;
+		}
+	}
+	if (++rs->candidates > sc->st->lim.resync_max_candidates) {
+		resync_fail(sc, dir, "none of %zu candidate boundaries "
+		    "verified (%" PRIu64 " trials)",
+		    sc->st->lim.resync_max_candidates, rs->trials);
+		return -1;
+	}
+	memset(&rs->cur, 0, sizeof(rs->cur));
+	rs->cur.x = x;
+	rs->have_cur = 1;
+	return 1;
+}
+
+/* chacha20: the length keystream for the n-th packet; NULL on failure. */
+static const uint8_t *
+resync_hks(struct sshtrack_conn *sc, int dir, uint64_t n)
+{
+	static const uint8_t zero[4];
+	struct sshtrack_dir *d = &sc->dir[dir];
+	struct resync *rs = d->rs;
+	uint32_t first = rs->newest ? rs->start_seqnr : rs->base_seqnr;
+	uint8_t iv[16], *nh;
+	uint64_t na;
+
+	if (n >= rs->hks_alloc) {
+		na = rs->hks_alloc == 0 ? 1024 : rs->hks_alloc * 2;
+		while (na <= n)
+			na *= 2;
+		if ((nh = reallocarray(rs->hks, na, 4)) == NULL)
+			return NULL;
+		rs->hks = nh;
+		rs->hks_alloc = na;
+	}
+	for (; rs->hks_n <= n; rs->hks_n++) {
+		chacha_iv(iv, 0, first + (uint32_t)rs->hks_n);
+		if (crypt_iv(d->keys.hctx, iv) != 0 ||
+		    crypt_update(d->keys.hctx, rs->hks + 4 * rs->hks_n, zero,
+		    4) != 0)
+			return NULL;
+	}
+	return rs->hks + 4 * n;
+}
+
+/*
+ * CTR under a later KEX: for each block count b whose keystream makes the
+ * first block a plausible length, every n.
+ */
+static int
+resync_candidate_ctr(struct sshtrack_conn *sc, int dir, double deadline,
+    uint64_t n_hi, struct trial *c)
+{
+	struct sshtrack_dir *d = &sc->dir[dir];
+	struct resync *rs = d->rs;
+	struct sshtrack_keys *k = &d->keys;
+	const uint8_t *p;
+	uint64_t b_hi = (c->x - rs->base_off) / 16;
+	uint8_t iv[16], blk[4];
+	uint32_t len;
+	struct trial t;
+	struct buf v;
+	size_t i;
+	int r;
+
+	if (in_at(d, c->x, &p) < 16) {
+		t = *c;
+		t.whole = 1;
+		t.end = c->x + 16;
+		resync_pending_add(rs, &t);
+		return 0;
+	}
+	if (rs->ks == NULL &&
+	    (rs->ks = calloc(RESYNC_KS_BLOCKS, 16)) == NULL) {
+		resync_fail(sc, dir, "out of memory");
+		return -1;
+	}
+	for (; c->b <= b_hi; c->b++, c->n = 0) {
+		if ((++rs->steps % RESYNC_CHECK_EVERY) == 0 &&
+		    cpu_now() > deadline) {
+			rs->more = 1;
+			return 2;
+		}
+		if (c->n == 0) {
+			if (rs->ks_n == 0 || c->b < rs->ks_b ||
+			    c->b >= rs->ks_b + rs->ks_n) {
+				rs->ks_b = c->b;
+				rs->ks_n = b_hi - c->b + 1 <
+				    RESYNC_KS_BLOCKS ? (size_t)(b_hi -
+				    c->b + 1) : RESYNC_KS_BLOCKS;
+				memset(rs->ks, 0, rs->ks_n * 16);
+				ctr_at(k->iv0, rs->ks_b, iv);
+				r = crypt_iv(k->ctx, iv) != 0 ||
+				    crypt_update(k->ctx, rs->ks, rs->ks,
+				    rs->ks_n * 16) != 0;
+				explicit_bzero(iv, sizeof(iv));
+				if (r) {
+					resync_fail(sc, dir, "libcrypto");
+					return -1;
+				}
+			}
+			for (i = 0; i < 4; i++)
+				blk[i] = p[i] ^ rs->ks[16 * (c->b -
+				    rs->ks_b) + i];
+			buf_view(&v, blk, 4);
+			(void)buf_get_u32(&v, &len);
+			if (!frame_ok(k, len))
+				continue;
+		}
+		for (; c->n <= n_hi; c->n++) {
+			if ((++rs->steps % RESYNC_CHECK_EVERY) == 0 &&
+			    cpu_now() > deadline) {
+				rs->more = 1;
+				return 2;
+			}
+			t = *c;
+			t.whole = 0;
+			if ((r = resync_try(sc, dir, &t)) == TRY_YES) {
+				rs->proof = t;
+				return 1;
+			}
+			if (r == TRY_MORE)
+				resync_pending_add(rs, &t);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Every n (and b) for candidate c, from where c says: 1 proved
+ * (rs->proof), 0 none left (or parked), 2 paused, -1 stopped.
+ */
+static int
+resync_candidate(struct sshtrack_conn *sc, int dir, double deadline,
+    struct trial *c)
+{
+	struct sshtrack_dir *d = &sc->dir[dir];
+	struct resync *rs = d->rs;
+	struct sshtrack_keys *k = &d->keys;
+	uint64_t dist, n_lo, n_hi;
+	const uint8_t *p, *ks;
+	uint8_t blk[4];
+	uint32_t len;
+	struct trial t;
+	struct buf v;
+	size_t avail, i;
+	int r;
+
+	if (c->x < rs->base_off)
+		return 0;
+	dist = c->x - rs->base_off;
+	n_lo = rs->newest || dist == 0 ? 0 :
+	    (dist + rs->max_total - 1) / rs->max_total;
+	n_hi = dist / rs->min_total;
+	if (n_hi > sc->st->lim.resync_max_packets)
+		n_hi = sc->st->lim.resync_max_packets;
+	if (rs->newest && k->enc->type == ENC_CTR)
+		return resync_candidate_ctr(sc, dir, deadline, n_hi, c);
+	if (c->n < n_lo)
+		c->n = n_lo;
+	avail = in_at(d, c->x, &p);
+	for (; c->n <= n_hi; c->n++) {
+		if ((++rs->steps % RESYNC_CHECK_EVERY) == 0 &&
+		    cpu_now() > deadline) {
+			rs->more = 1;
+			return 2;
+		}
+		if (!rs->newest && (dist - c->n * rs->ovh) % rs->bs != 0)
+			continue;
+		if (k->enc->type == ENC_CHACHA && avail >= 4) {
+			/* Most n fail here, at the cost of a 4-byte XOR. */
+			if ((ks = resync_hks(sc, dir, c->n)) == NULL) {
+				resync_fail(sc, dir, "out of memory");
+				return -1;
+			}
+			for (i = 0; i < 4; i++)
+				blk[i] = p[i] ^ ks[i];
+			buf_view(&v, blk, 4);
+			(void)buf_get_u32(&v, &len);
+			if (!frame_ok(k, len))
+				continue;
+		}
+		t = *c;
+		t.whole = 0;
+		if ((r = resync_try(sc, dir, &t)) == TRY_YES) {
+			rs->proof = t;
+			return 1;
+		}
+		if (r != TRY_MORE)
+			continue;
+		if (length_in_clear(k)) {
+			/* The same end for every n: x waits, whole. */
+			t.whole = 1;
+			resync_pending_add(rs, &t);
+			return 0;
+		}
+		resync_pending_add(rs, &t);
+	}
+	return 0;
+}
+
+/* Search on: 1 proved (rs->proof), 0 not yet, -1 stopped. */
+static int
+resync_search(struct sshtrack_conn *sc, int dir, double deadline)
+{
+	struct sshtrack_dir *d = &sc->dir[dir];
+	struct resync *rs = d->rs;
+	uint64_t end = in_end(d);
+	struct trial t;
+	size_t i;
+	int r;
+
+	/* Trials that waited for the end of their packet. */
+	for (i = 0; i < rs->npending; ) {
+		t = rs->pending[i];
+		if (t.x >= d->in_off && t.end > end) {
+			i++;
+			continue;
+		}
+		rs->pending[i] = rs->pending[--rs->npending];
+		if (t.x < d->in_off)
+			continue;
+		if (t.whole) {
+			/* The candidate from t.n on; it may park again. */
+			if ((r = resync_candidate(sc, dir, deadline, &t)) == 2) {
+				t.end = end;
+				resync_pending_add(rs, &t);
+				return 0;
+			}
+			if (r != 0)
+				return r;
+			continue;
+		}
+		if ((r = resync_try(sc, dir, &t)) == TRY_YES) {
+			rs->proof = t;
+			return 1;
+		}
+		if (r == TRY_MORE)
+			resync_pending_add(rs, &t);
+	}
+	for (;;) {
+		if (!rs->have_cur &&
+		    (r = resync_next_candidate(sc, dir, deadline)) <= 0)
+			return r;
+		if ((r = resync_candidate(sc, dir, deadline, &rs->cur)) != 0)
+			return r == 2 ? 0 : r;
+		rs->have_cur = 0;
+	}
+}
+
+/* The boundary is proved: follow packets from there. */
+static int
+resync_done(struct sshtrack_conn *sc, int dir)
+{
+	struct sshtrack_dir *d = &sc->dir[dir];
+	struct resync *rs = d->rs;
+	struct sshtrack_keys *k = &d->keys;
+	struct trial t = rs->proof;
+	struct cursor cur;
+	uint8_t cbc[16];
+	uint64_t dist;
+	char who[80], n[32];
+
+	if (resync_cursor(sc, dir, &t, &cur, cbc) != 0 ||
+	    buf_skip(&d->in, (size_t)(t.x - d->in_off)) != 0) {
+		resync_fail(sc, dir, "internal error");
+		return -1;
+	}
+	dist = t.x - rs->base_off;
+	d->in_off = d->packet_end = t.x;
+	d->seqnr = cur.seqnr;
+	d->packets = cur.packets;
+	d->blocks = cur.blocks;
+	if (k->enc->type == ENC_CBC)
+		memcpy(k->cbc, cur.cbc, 16);
+	explicit_bzero(cbc, sizeof(cbc));
+	if (rs->newest) {
+		/* Its NEWKEYS went by unseen. */
+		d->newkeys = rs->kex + 1;
+		if (d->kexinits < d->newkeys)
+			d->kexinits = d->newkeys;
+		kexinit_purge(sc, d->newkeys);
+		d->missed_unknown = 1;
+		snprintf(n, sizeof(n), "some");
+	} else {
+		d->missed += t.n;
+		d->total_packets += t.n;
+		d->bytes += dist - t.n * (k->enc->authlen + rs->maclen);
+		snprintf(n, sizeof(n), "%" PRIu64, t.n);
+	}
+	d->keyed = 1;
+	d->phase = SSHTRACK_PHASE_DECRYPT;
+	d->resyncs++;
+	pkt_endpoint_str(&sc->c->client, sc->c->cport, who, sizeof(who));
+#define RESYNC_DONE_FMT	"sshtrack: %s: %s resynchronised %s at offset %" \
+	PRIu64 ": seqnr %u, KEX %u, %s packets not seen (%" PRIu64 \
+	" candidates, %" PRIu64 " trials, %.1f ms)"
+	if (rs->cause == RESYNC_RESTART)
+		log_info(RESYNC_DONE_FMT, who, dir_str(dir), resync_cause(rs),
+		    t.x, d->seqnr, rs->kex, n, rs->candidates, rs->trials,
+		    rs->cpu * 1e3);
+	else
+		log_limited(&sc->st->rl_resync, LOG_INFO, RESYNC_DONE_FMT, who,
+		    dir_str(dir), resync_cause(rs), t.x, d->seqnr, rs->kex, n,
+		    rs->candidates, rs->trials, rs->cpu * 1e3);
+#undef RESYNC_DONE_FMT
+	resync_free(d);
+	sc->gen++;
+	dir_boundary(sc, dir);
+	return 1;
+}
+
+/* Phase RESYNC, one step: 1 proved (now DECRYPT), 0 not yet, -1 stopped. */
+static int
+resync_step(struct sshtrack_conn *sc, int dir)
+{
+	struct sshtrack_dir *d = &sc->dir[dir];
+	struct resync *rs = d->rs;
+	const struct sshtrack_limits *lim = &sc->st->lim;
+	double t0;
+	int r;
+
+	if (rs == NULL || !rs->anchored)
+		return 0;
+	if ((r = resync_keys(sc, dir)) <= 0)
+		return r;
+	rs->more = 0;
+	if (rs->anchor_proof && !rs->newest) {
+		/* Nothing was sent since the base: it is the boundary. */
+		memset(&rs->proof, 0, sizeof(rs->proof));
+		rs->proof.x = rs->base_off;
+		return resync_done(sc, dir);
+	}
+	t0 = cpu_now();
+	r = resync_search(sc, dir, t0 + lim->resync_slice);
+	if (d->rs == NULL)
+		return -1;		/* given up inside */
+	rs->cpu += cpu_now() - t0;
+	if (r == 1)
+		return resync_done(sc, dir);
+	if (r < 0)
+		return -1;
+	if (rs->cpu > lim->resync_cpu) {
+		resync_fail(sc, dir, "%.1f s of CPU spent on %" PRIu64
+		    " candidates, %" PRIu64 " trials", rs->cpu,
+		    rs->candidates, rs->trials);
+		return -1;
+	}
+	return 0;
+}
+
+/* The buffer is full of unproved bytes: drop the older half. */
+static void
+resync_slide(struct sshtrack_conn *sc, int dir)
+{
+	struct sshtrack_dir *d = &sc->dir[dir];
+	struct resync *rs = d->rs;
+	size_t drop = buf_len(&d->in) / 2, i;
+
+	if (drop == 0)
+		drop = buf_len(&d->in);
+	(void)buf_skip(&d->in, drop);
+	d->in_off += drop;
+	for (i = 0; i < rs->nsegs && rs->segs[i] < d->in_off; i++)
+		;
+	memmove(rs->segs, rs->segs + i, (rs->nsegs - i) * sizeof(*rs->segs));
+	rs->nsegs -= i;
+	if (rs->have_cur && rs->cur.x < d->in_off)
+		rs->have_cur = 0;
+	if (rs->scan_off < d->in_off)
+		rs->scan_off = d->in_off;
+	if (d->in_off - rs->anchor > sc->st->lim.resync_max_bytes)
+		resync_fail(sc, dir, "no boundary proved in %" PRIu64 " bytes "
+		    "(%" PRIu64 " candidates, %" PRIu64 " trials)",
+		    d->in_off - rs->anchor, rs->candidates, rs->trials);
+}
+
+/* dir waited for a rekey's keys until its buffer filled up. */
+static void
+resync_late_keys(struct sshtrack_conn *sc, int dir)
+{
+	struct sshtrack_dir *d = &sc->dir[dir];
+	struct sshtrack_sync_dir base;
+
+	memset(&base, 0, sizeof(base));
+	base.off = d->in_off;
+	base.seqnr = d->seqnr;
+	base.kex_number = d->newkeys - 1;
+	if (resync_begin(sc, dir, RESYNC_LATE_KEYS, &base) == 0)
+		d->rs->segs[d->rs->nsegs++] = base.off;	/* n = 0 there */
+}
+
+/* Received bytes [off, off + len): the segment start is a candidate. */
+static void
+resync_segment(struct sshtrack_dir *d, uint64_t off, uint64_t len)
+{
+	struct resync *rs = d->rs;
+
+	if (rs->nsegs < RESYNC_MAX_SEGS && off >= rs->base_off)
+		rs->segs[rs->nsegs++] = off;
+	/* The base itself, when the bytes around it came in one segment. */
+	if (rs->nsegs < RESYNC_MAX_SEGS && rs->base_off > off &&
+	    rs->base_off < off + len)
+		rs->segs[rs->nsegs++] = rs->base_off;
+}
+
+/*
  * Run dir's parser over what it has buffered, as far as it goes without
  * taking a packet that ends beyond stream offset limit.  clear_only: only
  * the identification and packets in clear (nothing there depends on the
@@ -2266,6 +3366,10 @@ dir_run(struct sshtrack_conn *sc, int dir, uint64_t limit, int clear_only)
 				wait_scan(sc, dir);
 				r = 0;
 			}
+			break;
+		case SSHTRACK_PHASE_RESYNC:
+			/* Proving touches no message: fine when clear_only. */
+			r = resync_step(sc, dir);
 			break;
 		default:
 			r = 0;
@@ -2318,9 +3422,9 @@ arrival_add(struct sshtrack_conn *sc, int dir, uint64_t end)
 }
 
 /*
- * Process what arrived, in arrival order.  Bytes waiting for keys hold back
- * everything that arrived after them, but the other direction's key
- * exchange in clear.
+ * Process what arrived, in arrival order.  Bytes waiting for keys, or for a
+ * proved boundary, hold back everything that arrived after them, but the
+ * other direction's key exchange in clear (and its own search).
  */
 static void
 conn_run(struct sshtrack_conn *sc)
@@ -2339,7 +3443,8 @@ conn_run(struct sshtrack_conn *sc)
 		d = &sc->dir[e->dir];
 		if (d->phase != SSHTRACK_PHASE_STOPPED) {
 			dir_run(sc, e->dir, e->end, 0);
-			if (d->phase == SSHTRACK_PHASE_WAIT_KEYS &&
+			if ((d->phase == SSHTRACK_PHASE_WAIT_KEYS ||
+			    d->phase == SSHTRACK_PHASE_RESYNC) &&
 			    d->in_off < e->end) {
 				dir_run(sc, !e->dir, UINT64_MAX, 1);
 				return;
@@ -2379,6 +3484,7 @@ sshtrack_new(const struct sshtrack_limits *lim, sshtrack_keys_fn keys,
 		sshtrack_limits_default(&st->lim);
 	st->keys = keys;
 	st->arg = arg;
+	st->rl_resync.interval = 10;
 	st->scratch_len = 4 + PACKET_MAX_SIZE + 64;
 	if ((st->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
 	    (st->poly = EVP_MAC_fetch(NULL, "POLY1305", NULL)) == NULL ||
@@ -2400,6 +3506,7 @@ conn_free(struct sshtrack_conn *sc)
 		buf_free(&sc->dir[d].in);
 		buf_free(&sc->dir[d].line);
 		keys_release(&sc->dir[d].keys);
+		resync_free(&sc->dir[d]);
 		for (j = 0; j < sc->dir[d].nkexinit; j++)
 			free(sc->dir[d].kexinit[j].p);
 	}
@@ -2452,6 +3559,8 @@ sshtrack_conn_new(struct sshtrack *st, struct tcptrack_conn *c)
 	}
 	sc->st = st;
 	sc->c = c;
+	/* Never saved: the first sync point saves everything. */
+	sc->saved_gen = sc->saved_log_gen = UINT64_MAX;
 	for (d = 0; d < 2; d++) {
 		buf_init(&sc->dir[d].in, st->lim.max_buffer);
 		buf_init(&sc->dir[d].line, MAX_BANNER_LINE);
@@ -2462,6 +3571,18 @@ sshtrack_conn_new(struct sshtrack *st, struct tcptrack_conn *c)
 		st->all->prev = sc;
 	st->all = sc;
 	c->upper = sc;
+	if (c->resumed) {
+		/* Nothing to parse until sshtrack_sync_restore() says where. */
+		sc->started = 1;
+		sc->unprotectable = 1;
+		snprintf(sc->reason, sizeof(sc->reason), "no SSH state saved "
+		    "before the restart");
+		sc->hold_released = 1;
+		tcptrack_hold(c, TCPTRACK_C2S, UINT64_MAX);
+		for (d = 0; d < 2; d++)
+			dir_stop(sc, d);
+		return;
+	}
 	/* Hold client bytes from the start until boundaries say otherwise. */
 	tcptrack_hold(c, TCPTRACK_C2S, 0);
 	dir_boundary(sc, SSHTRACK_C2S);
@@ -2514,15 +3635,16 @@ sshtrack_data(struct sshtrack *st, struct tcptrack_conn *c, int dir,
 	struct buf in;
 	size_t n, room;
 
-	(void)st;
 	if (sc == NULL || (dir != SSHTRACK_C2S && dir != SSHTRACK_S2C))
 		return;
 	d = &sc->dir[dir];
 	(void)pickup_check(sc);
-	if (d->phase != SSHTRACK_PHASE_STOPPED && off != d->next_off) {
+	if (d->phase != SSHTRACK_PHASE_STOPPED && off > d->next_off)
 		/* tcptrack reports holes with gap(): this is defensive. */
-		dir_fail(sc, dir, "capture gap at offset %" PRIu64 " (%s)",
-		    d->next_off, dir_str(dir));
+		sshtrack_gap(st, c, dir, d->next_off, off - d->next_off);
+	else if (d->phase != SSHTRACK_PHASE_STOPPED && off != d->next_off) {
+		dir_fail(sc, dir, "stream out of order at offset %" PRIu64
+		    " (%s)", d->next_off, dir_str(dir));
 		conn_run(sc);
 	}
 	d->next_off = off + len;
@@ -2530,9 +3652,25 @@ sshtrack_data(struct sshtrack *st, struct tcptrack_conn *c, int dir,
 		d->in_off = d->next_off;
 		return;
 	}
+	if (d->phase == SSHTRACK_PHASE_RESYNC)
+		resync_segment(d, off, len);
 	buf_view(&in, p, len);
 	while (buf_len(&in) > 0 && d->phase != SSHTRACK_PHASE_STOPPED) {
-		if ((room = d->in.max - buf_len(&d->in)) == 0) {
+		if ((room = d->in.max - buf_len(&d->in)) == 0 &&
+		    d->phase == SSHTRACK_PHASE_WAIT_KEYS && d->decrypted)
+			/*
+			 * A rekey's keys are late (after a restart the
+			 * sshd's export reconnects with a backoff): what
+			 * waits under them is a hole to prove past later.
+			 * Not for the first keys: the setup is in there.
+			 */
+			resync_late_keys(sc, dir);
+		if (room == 0 && d->phase == SSHTRACK_PHASE_RESYNC) {
+			/* Unproved bytes: the older ones go. */
+			resync_slide(sc, dir);
+			continue;
+		}
+		if (room == 0) {
 			if (conn_waiting(sc))
 				dir_fail(sc, dir, "keys did not arrive in time "
 				    "(%zu %s bytes buffered)", buf_len(&d->in),
@@ -2563,6 +3701,7 @@ sshtrack_gap(struct sshtrack *st, struct tcptrack_conn *c, int dir,
     uint64_t off, uint64_t len)
 {
 	struct sshtrack_conn *sc = c->upper;
+	struct sshtrack_sync_dir base;
 	struct sshtrack_dir *d;
 
 	(void)st;
@@ -2570,18 +3709,65 @@ sshtrack_gap(struct sshtrack *st, struct tcptrack_conn *c, int dir,
 		return;
 	d = &sc->dir[dir];
 	(void)pickup_check(sc);
-	/*
-	 * No resync: without the lost bytes neither the framing nor the MACs
-	 * can be proved, and a later key record does not say where packets
-	 * start.  The direction stops here.
-	 */
-	if (d->phase != SSHTRACK_PHASE_STOPPED) {
+	if (d->phase == SSHTRACK_PHASE_RESYNC) {
+		/* Still proving: the bytes before the hole are no use. */
+		buf_reset(&d->in);
+	} else if (d->phase == SSHTRACK_PHASE_DECRYPT ||
+	    (d->phase == SSHTRACK_PHASE_WAIT_KEYS && d->decrypted)) {
+		/*
+		 * The last packet boundary followed is proven: from there,
+		 * prove one after the hole.  (Before the first keys were
+		 * followed, what is lost is the setup itself: no resync.)
+		 */
+		memset(&base, 0, sizeof(base));
+		base.off = d->in_off;
+		base.seqnr = d->seqnr;
+		base.kex_number = d->newkeys - 1;
+		base.packets = d->packets;
+		base.blocks = d->blocks;
+		if (d->keyed && d->keys.enc->type == ENC_CBC &&
+		    d->packets > 0) {
+			base.has_cbc = 1;
+			memcpy(base.cbc, d->keys.cbc, sizeof(base.cbc));
+		}
+		debug_f("capture gap at offset %" PRIu64 " (%s, %" PRIu64
+		    " bytes)", off, dir_str(dir), len);
+		if (resync_begin(sc, dir, RESYNC_GAP, &base) == 0) {
+			d->rs->anchored = 1;
+			d->rs->anchor = off + len;
+		}
+	} else if (d->phase != SSHTRACK_PHASE_STOPPED) {
+		/* Nothing proven to start from. */
 		dir_fail(sc, dir, "capture gap at offset %" PRIu64 " (%s, %"
 		    PRIu64 " bytes)", off, dir_str(dir), len);
-		conn_run(sc);	/* what waited behind it goes on */
 	}
 	d->next_off = off + len;
 	d->in_off = d->next_off;
+	if (d->rs != NULL)
+		d->rs->scan_off = d->in_off;
+	conn_run(sc);	/* what waited behind it goes on */
+}
+
+void
+sshtrack_resumed(struct sshtrack *st, struct tcptrack_conn *c, int dir,
+    uint64_t off)
+{
+	struct sshtrack_conn *sc = c->upper;
+	struct sshtrack_dir *d;
+
+	(void)st;
+	if (sc == NULL || (dir != SSHTRACK_C2S && dir != SSHTRACK_S2C))
+		return;
+	d = &sc->dir[dir];
+	buf_reset(&d->in);
+	d->next_off = d->in_off = off;
+	if (d->rs == NULL)
+		return;
+	d->rs->anchored = 1;
+	d->rs->anchor = d->rs->scan_off = off;
+	/* The sender's next byte is the base: nothing was sent since. */
+	d->rs->anchor_proof = off == d->rs->base_off;
+	dir_run(sc, dir, off, 0);
 }
 
 void
@@ -2603,9 +3789,28 @@ sshtrack_keys_arrived(struct sshtrack *st, struct tcptrack_conn *c)
 {
 	struct sshtrack_conn *sc = c->upper;
 
-	(void)st;
+	const struct seal_keyrec *rec;
+	struct sshtrack_dir *d;
+	int i;
+
 	if (sc == NULL)
 		return;
+	for (i = 0; i < 2; i++) {
+		d = &sc->dir[i];
+		if (d->rs == NULL || !d->rs->keyed)
+			continue;
+		/* A later KEX than the keys being tried: those are no use. */
+		if ((rec = st->keys(st->arg, c, SSHTRACK_KEX_NEWEST)) != NULL &&
+		    !rec->closed && rec->kex_number > d->rs->kex) {
+			d->rs->keyed = 0;
+			keys_release(&d->keys);
+			d->keyed = 0;
+		}
+	}
+	/* A search may go on without new bytes, then what it held back. */
+	for (i = 0; i < 2; i++)
+		if (sc->dir[i].phase == SSHTRACK_PHASE_RESYNC)
+			dir_run(sc, i, sc->dir[i].in_off, 1);
 	conn_run(sc);
 }
 
@@ -2618,6 +3823,428 @@ sshtrack_unprotectable(struct sshtrack *st, struct tcptrack_conn *c,
 	(void)st;
 	if (sc != NULL)
 		unprotect(sc, "%s", reason);
+}
+
+/*
+ * --- sync points: saving and resuming ---
+ *
+ * The state encoding (not secret), version 1, every integer big-endian:
+ *   u32 version, u8 strict, u8 auth_done, u8 compression, u8 negotiated,
+ *   algs: u32 round, strings kex, hostkey, cipher c2s, s2c, mac c2s, s2c,
+ *     comp c2s, s2c
+ *   per direction: string version, u32 newkeys, u64 total_packets, u64
+ *     bytes, u32 resyncs, u64 missed, u8 missed_unknown, u8 comp
+ *   u8 unprotectable, string reason, u32 password_attempts, u8
+ *   windows_unknown, u64 next_serial
+ *   u32 channels, each: string type, u8 opened_by, u8 confirmed, u8 known
+ *     c2s, s2c, u32 id_client, id_server, per direction u32 maxpacket, u32
+ *     initial_window, u64 adjust, u64 data, u8 eof, u8 close; u8
+ *     window_known, u64 serial
+ * The setup log (secret), version 1: u32 version, u32 entries, each: u8
+ * dir, u32 seqnr, u8 type, u8 flags, u64 channel serial, u8 winch, string
+ * payload.  Reply queues are not saved: after a restart replies may come to
+ * requests never seen (replies_lost).
+ */
+#define SYNC_STATE_VERSION	1
+#define SYNC_LOG_VERSION	1
+
+static int
+sync_put_state(const struct sshtrack_conn *sc, struct buf *b)
+{
+	const struct sshtrack_algs *a = &sc->algs;
+	const struct sshtrack_dir *d;
+	const struct chan *ch;
+	size_t i;
+	int r = 0, j;
+
+	r |= buf_put_u32(b, SYNC_STATE_VERSION);
+	r |= buf_put_u8(b, (uint8_t)sc->strict);
+	r |= buf_put_u8(b, (uint8_t)sc->auth_done);
+	r |= buf_put_u8(b, (uint8_t)sc->compression);
+	r |= buf_put_u8(b, (uint8_t)sc->negotiated);
+	r |= buf_put_u32(b, a->round);
+	r |= buf_put_cstring(b, a->kex);
+	r |= buf_put_cstring(b, a->hostkey);
+	for (j = 0; j < 2; j++)
+		r |= buf_put_cstring(b, a->cipher[j]);
+	for (j = 0; j < 2; j++)
+		r |= buf_put_cstring(b, a->mac[j]);
+	for (j = 0; j < 2; j++)
+		r |= buf_put_cstring(b, a->comp[j]);
+	for (j = 0; j < 2; j++) {
+		d = &sc->dir[j];
+		r |= buf_put_cstring(b, d->version);
+		r |= buf_put_u32(b, d->newkeys);
+		r |= buf_put_u64(b, d->total_packets);
+		r |= buf_put_u64(b, d->bytes);
+		r |= buf_put_u32(b, d->resyncs);
+		r |= buf_put_u64(b, d->missed);
+		r |= buf_put_u8(b, (uint8_t)d->missed_unknown);
+		r |= buf_put_u8(b, (uint8_t)d->comp);
+	}
+	r |= buf_put_u8(b, (uint8_t)sc->unprotectable);
+	r |= buf_put_cstring(b, sc->unprotectable ? sc->reason : "");
+	r |= buf_put_u32(b, sc->password_attempts);
+	r |= buf_put_u8(b, (uint8_t)sc->windows_unknown);
+	r |= buf_put_u64(b, sc->next_serial);
+	r |= buf_put_u32(b, (uint32_t)sc->nchans);
+	for (i = 0; i < sc->nchans; i++) {
+		ch = &sc->chans[i];
+		r |= buf_put_cstring(b, ch->pub.type);
+		r |= buf_put_u8(b, (uint8_t)ch->pub.opened_by);
+		r |= buf_put_u8(b, (uint8_t)ch->pub.confirmed);
+		r |= buf_put_u8(b, (uint8_t)ch->known[0]);
+		r |= buf_put_u8(b, (uint8_t)ch->known[1]);
+		r |= buf_put_u32(b, ch->pub.id_client);
+		r |= buf_put_u32(b, ch->pub.id_server);
+		for (j = 0; j < 2; j++) {
+			r |= buf_put_u32(b, ch->pub.maxpacket[j]);
+			r |= buf_put_u32(b, ch->pub.initial_window[j]);
+			r |= buf_put_u64(b, ch->pub.adjust[j]);
+			r |= buf_put_u64(b, ch->pub.data[j]);
+			r |= buf_put_u8(b, (uint8_t)ch->pub.eof[j]);
+			r |= buf_put_u8(b, (uint8_t)ch->pub.close[j]);
+		}
+		r |= buf_put_u8(b, (uint8_t)ch->pub.window_known);
+		r |= buf_put_u64(b, ch->serial);
+	}
+	return r != 0 ? -1 : 0;
+}
+
+static int
+sync_put_log(const struct sshtrack_conn *sc, struct buf *b)
+{
+	const struct entry *e;
+	size_t i;
+	int r = 0;
+
+	r |= buf_put_u32(b, SYNC_LOG_VERSION);
+	r |= buf_put_u32(b, (uint32_t)sc->nlog);
+	for (i = 0; i < sc->nlog; i++) {
+		e = sc->log[i];
+		r |= buf_put_u8(b, (uint8_t)e->dir);
+		r |= buf_put_u32(b, e->seqnr);
+		r |= buf_put_u8(b, e->type);
+		r |= buf_put_u8(b, (uint8_t)e->flags);
+		r |= buf_put_u64(b, e->chan);
+		r |= buf_put_u8(b, (uint8_t)e->winch);
+		r |= buf_put_string(b, e->data, e->len);
+	}
+	return r != 0 ? -1 : 0;
+}
+
+/* dir's proven position now, if it has one. */
+static void
+sync_dir(const struct sshtrack_dir *d, struct sshtrack_sync_dir *sd)
+{
+	const struct resync *rs = d->rs;
+
+	memset(sd, 0, sizeof(*sd));
+	switch (d->phase) {
+	case SSHTRACK_PHASE_DECRYPT:
+	case SSHTRACK_PHASE_WAIT_KEYS:
+		if (d->newkeys == 0)
+			return;
+		sd->valid = 1;
+		sd->off = d->in_off;
+		sd->seqnr = d->seqnr;
+		sd->kex_number = d->newkeys - 1;
+		/* Waiting for keys: the first packet under them. */
+		sd->packets = d->phase == SSHTRACK_PHASE_DECRYPT ?
+		    d->packets : 0;
+		sd->blocks = d->phase == SSHTRACK_PHASE_DECRYPT ?
+		    d->blocks : 0;
+		if (d->phase == SSHTRACK_PHASE_DECRYPT &&
+		    d->keys.enc->type == ENC_CBC && d->packets > 0) {
+			sd->has_cbc = 1;
+			memcpy(sd->cbc, d->keys.cbc, sizeof(sd->cbc));
+		}
+		break;
+	case SSHTRACK_PHASE_RESYNC:
+		/* Still the last proven position. */
+		sd->valid = 1;
+		sd->off = rs->base_off;
+		sd->seqnr = rs->base_seqnr;
+		sd->kex_number = rs->base_kex;
+		sd->packets = rs->base_packets;
+		sd->blocks = rs->base_blocks;
+		sd->has_cbc = rs->base_has_cbc;
+		memcpy(sd->cbc, rs->base_cbc, sizeof(sd->cbc));
+		break;
+	default:
+		break;
+	}
+}
+
+int
+sshtrack_sync_get(struct sshtrack *st, const struct tcptrack_conn *c,
+    struct sshtrack_sync *sp, struct buf *state, struct buf *log)
+{
+	struct sshtrack_conn *sc = c->upper;
+	int i;
+
+	(void)st;
+	memset(sp, 0, sizeof(*sp));
+	if (sc == NULL)
+		return -1;
+	/*
+	 * Nothing before both directions followed the first keys: until
+	 * then the setup messages wait undecrypted, and a restart would lose
+	 * them (never save a log that looks complete and is not).
+	 */
+	if (!sc->unprotectable && (!sc->dir[0].decrypted ||
+	    !sc->dir[1].decrypted))
+		return -1;
+	for (i = 0; i < 2; i++)
+		sync_dir(&sc->dir[i], &sp->dir[i]);
+	sp->gen = sc->gen;
+	sp->log_gen = sc->log_gen;
+	if (sync_put_state(sc, state) != 0 || sync_put_log(sc, log) != 0)
+		return -1;
+	return 0;
+}
+
+int
+sshtrack_sync_dirty(struct sshtrack *st, const struct tcptrack_conn *c,
+    int *log)
+{
+	struct sshtrack_conn *sc = c->upper;
+
+	(void)st;
+	*log = 0;
+	if (sc == NULL)
+		return 0;
+	*log = sc->log_gen != sc->saved_log_gen;
+	return sc->gen != sc->saved_gen || *log;
+}
+
+void
+sshtrack_sync_saved(struct sshtrack *st, const struct tcptrack_conn *c,
+    const struct sshtrack_sync *sp)
+{
+	struct sshtrack_conn *sc = c->upper;
+
+	(void)st;
+	if (sc == NULL)
+		return;
+	sc->saved_gen = sp->gen;
+	sc->saved_log_gen = sp->log_gen;
+}
+
+/* A NUL-terminated name of at most outlen - 1 bytes. */
+static int
+sync_get_name(struct buf *b, char *out, size_t outlen)
+{
+	return get_name(b, out, outlen) == 0 ? 0 : -1;
+}
+
+static int
+sync_get_flag(struct buf *b, int *v)
+{
+	uint8_t u;
+
+	if (buf_get_u8(b, &u) != 0 || u > 2)
+		return -1;
+	*v = u;
+	return 0;
+}
+
+/* Decode the state into sc (a fresh restored connection). */
+static int
+sync_read_state(struct sshtrack_conn *sc, const uint8_t *p, size_t len,
+    int *lasting, char *reason, size_t reasonlen)
+{
+	struct sshtrack_algs *a = &sc->algs;
+	struct sshtrack_dir *d;
+	struct chan *ch;
+	struct buf b;
+	uint32_t v, n, i;
+	uint64_t next_serial;
+	int j, f;
+
+	buf_view(&b, p, len);
+	if (buf_get_u32(&b, &v) != 0 || v != SYNC_STATE_VERSION)
+		return -1;
+	if (sync_get_flag(&b, &sc->strict) != 0 ||
+	    sync_get_flag(&b, &sc->auth_done) != 0 ||
+	    sync_get_flag(&b, &sc->compression) != 0 ||
+	    sync_get_flag(&b, &sc->negotiated) != 0 ||
+	    buf_get_u32(&b, &a->round) != 0 ||
+	    sync_get_name(&b, a->kex, sizeof(a->kex)) != 0 ||
+	    sync_get_name(&b, a->hostkey, sizeof(a->hostkey)) != 0)
+		return -1;
+	for (j = 0; j < 2; j++)
+		if (sync_get_name(&b, a->cipher[j], sizeof(a->cipher[j])) != 0)
+			return -1;
+	for (j = 0; j < 2; j++)
+		if (sync_get_name(&b, a->mac[j], sizeof(a->mac[j])) != 0)
+			return -1;
+	for (j = 0; j < 2; j++)
+		if (sync_get_name(&b, a->comp[j], sizeof(a->comp[j])) != 0)
+			return -1;
+	for (j = 0; j < 2; j++) {
+		d = &sc->dir[j];
+		if (sync_get_name(&b, d->version, sizeof(d->version)) != 0 ||
+		    buf_get_u32(&b, &d->newkeys) != 0 ||
+		    buf_get_u64(&b, &d->total_packets) != 0 ||
+		    buf_get_u64(&b, &d->bytes) != 0 ||
+		    buf_get_u32(&b, &d->resyncs) != 0 ||
+		    buf_get_u64(&b, &d->missed) != 0 ||
+		    sync_get_flag(&b, &d->missed_unknown) != 0 ||
+		    sync_get_flag(&b, &d->comp) != 0)
+			return -1;
+	}
+	if (sync_get_flag(&b, lasting) != 0 ||
+	    sync_get_name(&b, reason, reasonlen) != 0 ||
+	    buf_get_u32(&b, &sc->password_attempts) != 0 ||
+	    sync_get_flag(&b, &sc->windows_unknown) != 0 ||
+	    buf_get_u64(&b, &next_serial) != 0 ||
+	    buf_get_u32(&b, &n) != 0 || n > sc->st->lim.max_channels)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((ch = chan_new(sc)) == NULL ||
+		    sync_get_name(&b, ch->pub.type, sizeof(ch->pub.type)) !=
+		    0 || sync_get_flag(&b, &ch->pub.opened_by) != 0 ||
+		    ch->pub.opened_by > 1 ||
+		    sync_get_flag(&b, &ch->pub.confirmed) != 0 ||
+		    sync_get_flag(&b, &ch->known[0]) != 0 ||
+		    sync_get_flag(&b, &ch->known[1]) != 0 ||
+		    buf_get_u32(&b, &ch->pub.id_client) != 0 ||
+		    buf_get_u32(&b, &ch->pub.id_server) != 0)
+			return -1;
+		for (j = 0; j < 2; j++)
+			if (buf_get_u32(&b, &ch->pub.maxpacket[j]) != 0 ||
+			    buf_get_u32(&b, &ch->pub.initial_window[j]) != 0 ||
+			    buf_get_u64(&b, &ch->pub.adjust[j]) != 0 ||
+			    buf_get_u64(&b, &ch->pub.data[j]) != 0 ||
+			    sync_get_flag(&b, &ch->pub.eof[j]) != 0 ||
+			    sync_get_flag(&b, &ch->pub.close[j]) != 0)
+				return -1;
+		if (sync_get_flag(&b, &f) != 0 ||
+		    buf_get_u64(&b, &ch->serial) != 0 ||
+		    ch->serial > next_serial)
+			return -1;
+		ch->pub.window_known = f;
+		chan_window(ch, 0);
+		chan_window(ch, 1);
+	}
+	sc->next_serial = next_serial;
+	return buf_len(&b) == 0 ? 0 : -1;
+}
+
+static int
+sync_read_log(struct sshtrack_conn *sc, const uint8_t *p, size_t len)
+{
+	const uint8_t *data;
+	struct buf b;
+	uint32_t v, n, i, seqnr;
+	uint8_t dir, type, flags, winch;
+	uint64_t chan;
+	size_t dlen;
+
+	buf_view(&b, p, len);
+	if (buf_get_u32(&b, &v) != 0 || v != SYNC_LOG_VERSION ||
+	    buf_get_u32(&b, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (buf_get_u8(&b, &dir) != 0 || dir > 1 ||
+		    buf_get_u32(&b, &seqnr) != 0 ||
+		    buf_get_u8(&b, &type) != 0 ||
+		    buf_get_u8(&b, &flags) != 0 ||
+		    buf_get_u64(&b, &chan) != 0 || chan > sc->next_serial ||
+		    buf_get_u8(&b, &winch) != 0 || winch > 1 ||
+		    buf_get_string_direct(&b, &data, &dlen) != 0)
+			return -1;
+		log_add(sc, dir, seqnr, type, flags, chan, 0, data, dlen);
+		if (sc->log_full)
+			return -1;
+		sc->log[sc->nlog - 1]->winch = winch;
+	}
+	return buf_len(&b) == 0 ? 0 : -1;
+}
+
+int
+sshtrack_sync_restore(struct sshtrack *st, struct tcptrack_conn *c,
+    const struct sshtrack_sync *sp, const uint8_t *state, size_t state_len,
+    const uint8_t *log, size_t log_len, char *why, size_t whylen)
+{
+	struct sshtrack_conn *sc = c->upper;
+	struct sshtrack_dir *d;
+	char reason[SSHTRACK_REASON_MAX];
+	int i, lasting = 0;
+
+	(void)st;
+	if (sc == NULL || !c->resumed || sc->restored) {
+		snprintf(why, whylen, "not a resumed connection");
+		return -1;
+	}
+	if (sync_read_state(sc, state, state_len, &lasting, reason,
+	    sizeof(reason)) != 0) {
+		snprintf(why, whylen, "saved SSH state unreadable");
+		goto bad;
+	}
+	if (log != NULL && sync_read_log(sc, log, log_len) != 0) {
+		snprintf(why, whylen, "saved setup log unreadable");
+		goto bad;
+	}
+	sc->restored = 1;
+	sc->strict_known = 1;
+	sc->neg[sc->algs.round % 2] = sc->algs;
+	sc->neg_valid[sc->algs.round % 2] = sc->negotiated;
+	sc->unprotectable = 0;
+	sc->reason[0] = '\0';
+	sc->hold_released = 0;
+	sc->hold = 0;
+	tcptrack_hold(c, TCPTRACK_C2S, 0);
+	sc->gen++;
+	if (lasting) {
+		unprotect(sc, "before the restart: %s", reason);
+		return 0;
+	}
+	if (log == NULL)
+		unprotect(sc, "setup log not available (not saved without a "
+		    "recovery key, or sealed with another)");
+	for (i = 0; i < 2; i++) {
+		d = &sc->dir[i];
+		d->kexinits = d->newkeys;
+		d->decrypted = 1;
+		if (!sp->dir[i].valid || sp->dir[i].kex_number + 1 !=
+		    d->newkeys) {
+			unprotect(sc, "no sync point saved for %s",
+			    dir_str(i));
+			continue;
+		}
+		buf_init(&d->in, st->lim.max_buffer);
+		d->in_off = d->next_off = d->packet_end = sp->dir[i].off;
+		if (resync_begin(sc, i, RESYNC_RESTART, &sp->dir[i]) != 0)
+			continue;
+	}
+	return 0;
+ bad:
+	/* Back to what conn_new left: nothing usable. */
+	for (i = 0; i < (int)sc->nlog; i++)
+		entry_free(sc->log[i]);
+	sc->nlog = sc->log_bytes = 0;
+	sc->nchans = 0;
+	return -1;
+}
+
+void
+sshtrack_poll(struct sshtrack *st)
+{
+	struct sshtrack_conn *sc, *n;
+	int i;
+
+	for (sc = st->all; sc != NULL; sc = n) {
+		n = sc->next;
+		if ((sc->dir[0].rs == NULL || !sc->dir[0].rs->more) &&
+		    (sc->dir[1].rs == NULL || !sc->dir[1].rs->more))
+			continue;
+		for (i = 0; i < 2; i++)
+			if (sc->dir[i].rs != NULL)
+				dir_run(sc, i, sc->dir[i].in_off, 1);
+		conn_run(sc);
+	}
 }
 
 /* --- status --- */
@@ -2643,6 +4270,25 @@ sshtrack_status(struct sshtrack *st, const struct tcptrack_conn *c,
 		return -1;
 	info->protectable = !sc->unprotectable;
 	snprintf(info->reason, sizeof(info->reason), "%s", sc->reason);
+	info->restored = sc->restored;
+	info->windows_unknown = sc->windows_unknown;
+	for (i = 0; i < 2; i++) {
+		if (sc->dir[i].rs == NULL)
+			continue;
+		info->resyncing = 1;
+		if (info->protectable) {
+			info->protectable = 0;
+			snprintf(info->reason, sizeof(info->reason), "%s",
+			    sc->dir[i].rs->why);
+		}
+	}
+	/* Recovery starts at the first client packet not fully acked. */
+	if (info->protectable && sc->nmarks > 0 &&
+	    sc->marks[sc->mark_head].off > sc->c2s_acked) {
+		info->protectable = 0;
+		snprintf(info->reason, sizeof(info->reason), "client bytes "
+		    "before the first proved packet not yet acknowledged");
+	}
 	info->negotiated = sc->negotiated;
 	info->algs = sc->algs;
 	info->strict_kex = sc->strict;
@@ -2667,6 +4313,9 @@ sshtrack_status(struct sshtrack *st, const struct tcptrack_conn *c,
 		di->blocks = d->blocks;
 		di->packet_end = d->packet_end;
 		di->buffered = buf_len(&d->in);
+		di->resyncs = d->resyncs;
+		di->missed_packets = d->missed;
+		di->missed_unknown = d->missed_unknown;
 		if (d->keyed) {
 			snprintf(di->cipher, sizeof(di->cipher), "%s",
 			    d->keys.enc->name);
@@ -2681,6 +4330,9 @@ sshtrack_status(struct sshtrack *st, const struct tcptrack_conn *c,
 		if (d->kexinits > d->newkeys)
 			info->kex_in_progress = 1;
 		info->memory += d->in.alloc + d->line.alloc;
+		if (d->rs != NULL)
+			info->memory += sizeof(*d->rs) + d->rs->hks_alloc * 4 +
+			    (d->rs->ks != NULL ? RESYNC_KS_BLOCKS * 16 : 0);
 		for (j = 0; j < d->nkexinit; j++)
 			info->memory += d->kexinit[j].len;
 	}

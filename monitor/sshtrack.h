@@ -9,11 +9,20 @@
  * messages (never a password), per-channel windows, and for the client's
  * direction the packet boundaries the TCP tracker must retain.
  *
- * It never guesses.  A capture gap, a failed MAC or tag, a bad header, a key
- * record that disagrees with the wire, compression, keys that come too late,
- * a bound exceeded: the connection becomes unprotectable with the first
- * reason, and the direction concerned stops.  There is no resync after a
- * gap: neither the framing nor the MACs can be proved without the lost bytes.
+ * It never guesses.  A failed MAC or tag, a bad header, a key record that
+ * disagrees with the wire, compression, keys that come too late, a bound
+ * exceeded: the connection becomes unprotectable with the first reason, and
+ * the direction concerned stops.
+ *
+ * A direction that lost bytes (a capture gap, or the daemon's own restart,
+ * resumed from a saved sync point: sshtrack_sync_get() and _restore())
+ * resynchronises instead: it searches the bytes it gets for a packet
+ * boundary it can prove with the keys (the MAC or AEAD tag of a whole packet
+ * verifies with the sequence number and cipher position that n unseen
+ * packets since the last proven boundary imply), within bounds (struct
+ * sshtrack_limits), and goes on from there; or it gives up with the reason.
+ * What the unseen packets said is lost: channel windows become unknown, and
+ * the number of unseen packets is reported (missed_packets).
  */
 #ifndef SJ_SSHTRACK_H
 #define SJ_SSHTRACK_H
@@ -38,7 +47,11 @@ enum sshtrack_phase {
 	SSHTRACK_PHASE_WAIT_KEYS,	/* NEWKEYS seen, no keys: buffering */
 	SSHTRACK_PHASE_DECRYPT,		/* following packets with the keys */
 	SSHTRACK_PHASE_STOPPED,		/* given up (see the reason) */
+	SSHTRACK_PHASE_RESYNC,		/* bytes lost: proving a boundary */
 };
+
+/* The key provider's kex_number asking for the newest record, whatever KEX. */
+#define SSHTRACK_KEX_NEWEST	UINT32_MAX
 
 /* Bounds per connection; sshtrack_limits_default() fills these. */
 struct sshtrack_limits {
@@ -51,6 +64,19 @@ struct sshtrack_limits {
 	size_t	max_kexinit;	/* one KEXINIT payload; 16 KiB */
 	size_t	max_arrivals;	/* turns of the two directions kept in
 				   order while keys are awaited; 4096 */
+	/*
+	 * Resynchronising one direction (one episode after a gap or restart;
+	 * candidates and CPU count again when newer keys come in).
+	 */
+	uint64_t resync_max_packets;	/* unseen packets n tried per
+					   candidate boundary; 262144 */
+	size_t	resync_max_candidates;	/* candidate boundaries tried; 4096
+					   (one per received segment, or every
+					   offset whose lengths chain when
+					   lengths are in clear or CBC) */
+	uint64_t resync_max_bytes;	/* stream bytes searched; 64 MiB */
+	double	resync_cpu;		/* CPU seconds in all; 2 */
+	double	resync_slice;		/* CPU seconds per call; 0.01 */
 };
 
 /*
@@ -91,6 +117,10 @@ struct sshtrack_dir_info {
 	uint64_t	packets;	/* since the current keys came in */
 	uint64_t	blocks;
 	uint64_t	packet_end;	/* offset after the last whole packet */
+	uint32_t	resyncs;	/* boundaries proved after lost bytes */
+	uint64_t	missed_packets;	/* packets not seen (lost bytes) */
+	int		missed_unknown;	/* some were lost across a rekey:
+					   their number is not known */
 	size_t		buffered;	/* stream bytes held, not processed */
 	char		cipher[SSHTRACK_NAME_MAX + 1];	/* in use, or "" */
 	char		mac[SSHTRACK_NAME_MAX + 1];	/* "" for AEAD */
@@ -124,6 +154,10 @@ struct sshtrack_info {
 	size_t		log_entries, log_bytes;
 	unsigned	password_attempts;	/* dropped from the log */
 	size_t		channels;
+	int		resyncing;	/* a direction is proving a boundary */
+	int		restored;	/* resumed from a saved sync point */
+	int		windows_unknown; /* packets were missed: channel windows
+					    are not known exactly */
 	size_t		memory;		/* bytes held for the connection */
 };
 
@@ -163,7 +197,33 @@ struct sshtrack_chan {
 	uint64_t	adjust[2];	/* WINDOW_ADJUST sums */
 	uint64_t	data[2];	/* DATA + EXTENDED_DATA bytes */
 	int64_t		window[2];
+	int		window_known;	/* 0: packets were missed since it
+					   opened: window is not known, do
+					   not use it */
 	int		eof[2], close[2];	/* sent in that direction */
+};
+
+/*
+ * A sync point: what the tracker saves to resume a connection after a
+ * restart.  Per direction the latest proven packet boundary (nothing
+ * secret: the CBC block is ciphertext; the keys come from the key records),
+ * plus two encodings: the state (algorithms, versions, channels, counters:
+ * not secret) and the setup log (secret: seal it before it is stored).
+ */
+struct sshtrack_sync_dir {
+	int		valid;		/* keyed: a position to resume from */
+	uint64_t	off;
+	uint32_t	seqnr;
+	uint32_t	kex_number;
+	uint64_t	packets, blocks;	/* since those keys came in */
+	int		has_cbc;	/* CBC, after its first packet */
+	uint8_t		cbc[16];	/* the ciphertext block before off */
+};
+
+struct sshtrack_sync {
+	struct sshtrack_sync_dir dir[2];
+	uint64_t	gen;		/* changes whenever any of it does */
+	uint64_t	log_gen;	/* changes whenever the log does */
 };
 
 struct sshtrack;
@@ -190,6 +250,12 @@ void	sshtrack_acked(struct sshtrack *st, struct tcptrack_conn *c, int dir,
 	    uint64_t acked);
 void	sshtrack_conn_end(struct sshtrack *st, struct tcptrack_conn *c);
 
+/*
+ * A resumed connection's direction re-anchored at off (tcptrack's resumed
+ * callback): bytes before it were sent while the daemon was down.
+ */
+void	sshtrack_resumed(struct sshtrack *st, struct tcptrack_conn *c, int dir,
+	    uint64_t off);
 /* A new key record for c arrived: resume what was waiting for it. */
 void	sshtrack_keys_arrived(struct sshtrack *st, struct tcptrack_conn *c);
 /* The daemon knows c cannot be protected (e.g. a refused record). */
@@ -216,6 +282,29 @@ size_t	sshtrack_channel_count(struct sshtrack *st,
 	    const struct tcptrack_conn *c);
 int	sshtrack_channel_get(struct sshtrack *st, const struct tcptrack_conn *c,
 	    size_t i, struct sshtrack_chan *ch);
+/*
+ * The sync point of c: 0 and sp, state and log (appended; log is secret)
+ * filled; -1 if there is nothing to save (no keys yet, not tracked).
+ */
+int	sshtrack_sync_get(struct sshtrack *st, const struct tcptrack_conn *c,
+	    struct sshtrack_sync *sp, struct buf *state, struct buf *log);
+/* Whether c changed since the sync point saved last (log: its log did). */
+int	sshtrack_sync_dirty(struct sshtrack *st, const struct tcptrack_conn *c,
+	    int *log);
+/* The caller saved sp (from sshtrack_sync_get()). */
+void	sshtrack_sync_saved(struct sshtrack *st, const struct tcptrack_conn *c,
+	    const struct sshtrack_sync *sp);
+/*
+ * Resume c (just resumed by the TCP tracker) from a saved sync point: each
+ * direction resynchronises from its position.  log NULL: no setup log was
+ * saved (then c is unprotectable).  -1 with why if the state is unusable.
+ */
+int	sshtrack_sync_restore(struct sshtrack *st, struct tcptrack_conn *c,
+	    const struct sshtrack_sync *sp, const uint8_t *state,
+	    size_t state_len, const uint8_t *log, size_t log_len, char *why,
+	    size_t whylen);
+/* Go on with searches a CPU slice interrupted (call now and then). */
+void	sshtrack_poll(struct sshtrack *st);
 /* Text for a phase. */
 const char *sshtrack_phase_str(enum sshtrack_phase p);
 

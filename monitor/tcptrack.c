@@ -6,6 +6,12 @@
  * held by the consumer), and a short sorted list of out-of-order segments
  * beyond `delivered`.  A hole that the peer acknowledges was on the wire but
  * not in our capture: it is reported as a gap and skipped, never guessed.
+ *
+ * A resumed connection (tcptrack_resume()) starts with each direction's
+ * `delivered` at the saved reference offset; the sender's first segment
+ * re-anchors that direction there (base = delivered = its offset), so the
+ * bytes before it are a hole we knew about, reported as the lost reason
+ * TCPTRACK_RESUME_HOLE only while the peer has not acknowledged past it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +50,7 @@ tcptrack_limits_default(struct tcptrack_limits *lim)
 	lim->max_conns = 65536;
 	lim->syn_timeout = 30.0;
 	lim->fin_timeout = 60.0;
+	lim->resume_timeout = 3600.0;
 }
 
 struct tcptrack *
@@ -408,6 +415,50 @@ tcptrack_acked(struct tcptrack *t, struct tcptrack_conn *c, int dir,
 	tcptrack_release(d);
 }
 
+/*
+ * The first ack of direction dir seen since it was re-anchored: it may be
+ * below the anchor (the peer had not acknowledged everything sent before the
+ * restart), the only time acked moves backwards.
+ */
+static void
+tcptrack_ack_first(struct tcptrack *t, struct tcptrack_conn *c, int dir,
+    uint64_t ack)
+{
+	struct tcptrack_dir *d = &c->dir[dir];
+
+	d->ack_unknown = 0;
+	if (ack < d->acked)
+		d->acked = ack;
+	/* The consumer learns where acks stand, even if they did not move. */
+	if (t->ops.acked != NULL)
+		t->ops.acked(t->arg, c, dir, d->acked);
+	tcptrack_acked(t, c, dir, ack);
+}
+
+/*
+ * The first segment of a resumed direction: its offset, relative to the
+ * saved ISN and unwrapped near the saved reference, is where the stream
+ * goes on.  The peer's latest ack, if it spoke first, says what it has.
+ */
+static void
+tcptrack_anchor(struct tcptrack *t, struct tcptrack_conn *c, int dir,
+    uint32_t seq)
+{
+	struct tcptrack_dir *d = &c->dir[dir], *o = &c->dir[!dir];
+	uint64_t off = tcptrack_unwrap(seq - (d->isn + 1), d->delivered);
+
+	d->resume_pending = 0;
+	d->anchor = d->delivered = d->base = d->highest = d->acked = off;
+	d->ack_unknown = 1;
+	d->lost_reason = TCPTRACK_RESUME_HOLE;
+	buf_reset(&d->retained);
+	if (t->ops.resumed != NULL)
+		t->ops.resumed(t->arg, c, dir, off);
+	if (o->segments > 0)
+		tcptrack_ack_first(t, c, dir, tcptrack_unwrap(o->last_ack -
+		    (d->isn + 1), off));
+}
+
 static void
 tcptrack_syn_options(struct tcptrack_dir *d, const struct pkt_tcp *seg)
 {
@@ -514,8 +565,11 @@ tcptrack_feed(struct tcptrack *t, const struct pkt_tcp *seg, double now)
 		}
 		return 0;
 	}
-	if (c->state == TCPTRACK_SYN_RECEIVED && dir == TCPTRACK_C2S)
+	if (c->state == TCPTRACK_SYN_RECEIVED && dir == TCPTRACK_C2S) {
 		c->state = TCPTRACK_ESTABLISHED;
+		if (t->ops.established != NULL)
+			t->ops.established(t->arg, c);
+	}
 	if (c->state == TCPTRACK_SYN_SENT && dir == TCPTRACK_C2S) {
 		/* SYN-ACK lost by the capture: no server options. */
 		c->state = TCPTRACK_ESTABLISHED;
@@ -540,6 +594,8 @@ tcptrack_feed(struct tcptrack *t, const struct pkt_tcp *seg, double now)
 		return 0;
 	}
 
+	if (d->resume_pending)
+		tcptrack_anchor(t, c, dir, seg->seq);
 	off = tcptrack_unwrap(seg->seq - (d->isn + 1), d->delivered);
 	if (off > d->delivered + TCPTRACK_WINDOW_SANITY)
 		return 0;			/* far outside any window */
@@ -550,12 +606,16 @@ tcptrack_feed(struct tcptrack *t, const struct pkt_tcp *seg, double now)
 		if (c->state < TCPTRACK_FIN_WAIT)
 			c->state = TCPTRACK_FIN_WAIT;
 	}
-	if (seg->flags & PKT_ACK) {
+	/* A resumed direction not anchored yet: its anchor will use this. */
+	if ((seg->flags & PKT_ACK) && !o->resume_pending) {
 		uint64_t ack = tcptrack_unwrap(seg->ack - (o->isn + 1),
 		    o->delivered);
 
 		if (ack <= o->delivered + TCPTRACK_WINDOW_SANITY) {
-			tcptrack_acked(t, c, !dir, ack);
+			if (o->ack_unknown)
+				tcptrack_ack_first(t, c, !dir, ack);
+			else
+				tcptrack_acked(t, c, !dir, ack);
 			if (o->fin_seen && ack > o->fin_off)
 				o->fin_acked = 1;
 		}
@@ -582,7 +642,77 @@ tcptrack_expire(struct tcptrack *t, double now)
 		else if (c->state == TCPTRACK_FIN_WAIT &&
 		    now - c->last_time > t->lim.fin_timeout)
 			tcptrack_conn_end(t, c, "timed out after FIN");
+		else if (c->resumed && c->dir[0].resume_pending &&
+		    c->dir[1].resume_pending &&
+		    now - c->last_time > t->lim.resume_timeout)
+			tcptrack_conn_end(t, c, "not seen since the restart");
 	}
+}
+
+int
+tcptrack_handshake(const struct tcptrack_conn *c,
+    struct tcptrack_handshake *hs)
+{
+	const struct tcptrack_dir *d;
+	int i;
+
+	memset(hs, 0, sizeof(*hs));
+	if (!c->dir[0].syn_seen || !c->dir[1].syn_seen ||
+	    c->state < TCPTRACK_ESTABLISHED)
+		return -1;
+	hs->client = c->client;
+	hs->server = c->server;
+	hs->cport = c->cport;
+	hs->sport = c->sport;
+	for (i = 0; i < 2; i++) {
+		d = &c->dir[i];
+		hs->isn[i] = d->isn;
+		hs->has_mss[i] = d->has_mss;
+		hs->mss[i] = d->mss;
+		hs->wscale[i] = d->wscale;
+		hs->ref_off[i] = d->delivered;
+	}
+	/* Negotiated at the SYN-ACK: both directions say the same. */
+	hs->has_wscale = c->dir[0].has_wscale;
+	hs->sackok = c->dir[0].has_sackok;
+	hs->ts = c->dir[0].has_ts;
+	return 0;
+}
+
+struct tcptrack_conn *
+tcptrack_resume(struct tcptrack *t, const struct tcptrack_handshake *hs,
+    double now)
+{
+	struct tcptrack_conn *c;
+	struct tcptrack_dir *d;
+	int i;
+
+	if (!tcptrack_is_watched(t, &hs->server, hs->sport) ||
+	    tcptrack_find(t, &hs->client, hs->cport, &hs->server,
+	    hs->sport) != NULL)
+		return NULL;
+	if ((c = tcptrack_conn_new(t, &hs->client, hs->cport, &hs->server,
+	    hs->sport, now)) == NULL)
+		return NULL;
+	c->state = TCPTRACK_ESTABLISHED;
+	c->resumed = 1;
+	for (i = 0; i < 2; i++) {
+		d = &c->dir[i];
+		d->syn_seen = 1;
+		d->isn = hs->isn[i];
+		d->has_mss = hs->has_mss[i];
+		d->mss = hs->mss[i];
+		d->has_wscale = hs->has_wscale;
+		d->wscale = hs->wscale[i] > 14 ? 14 : hs->wscale[i];
+		d->has_sackok = hs->sackok;
+		d->has_ts = hs->ts;
+		/* The unwrap reference until the anchor replaces it. */
+		d->delivered = d->base = d->highest = d->acked = hs->ref_off[i];
+		d->resume_pending = 1;
+		d->last_time = now;
+	}
+	tcptrack_announce(t, c);
+	return c;
 }
 
 void
@@ -612,6 +742,8 @@ tcptrack_protectable(const struct tcptrack_conn *c)
 		return TCPTRACK_NO_HANDSHAKE;
 	for (i = 0; i < 2; i++) {
 		d = &c->dir[i];
+		if (d->resume_pending)
+			return TCPTRACK_RESUME_WAIT;
 		need = d->acked < d->hold ? d->acked : d->hold;
 		if (need < d->base)
 			return d->lost_reason;
@@ -652,6 +784,9 @@ tcptrack_reason_str(int reason)
 	case TCPTRACK_RETAIN_LIMIT:	return "unacknowledged bytes over limit";
 	case TCPTRACK_OOO_LIMIT:	return "out-of-order bytes over limit";
 	case TCPTRACK_CLOSING:		return "connection closing";
+	case TCPTRACK_RESUME_HOLE:	return "bytes sent while the daemon was "
+					    "down are still needed";
+	case TCPTRACK_RESUME_WAIT:	return "not seen since the restart";
 	default:			return "unknown";
 	}
 }

@@ -7,6 +7,12 @@
  * and hands contiguous stream data to its consumer (the SSH tracker) as soon
  * as it is complete.  Stream positions are 64-bit offsets from the first
  * byte after the SYN, so they never wrap.
+ *
+ * After a restart of the daemon a connection is resumed from what only its
+ * handshake showed (saved by the consumer): each direction re-anchors at the
+ * first segment seen from its sender, with offsets relative to the saved
+ * ISN, so positions are exact again at once; what was sent while the daemon
+ * was down is a known hole, not a capture loss.
  */
 #ifndef SJ_TCPTRACK_H
 #define SJ_TCPTRACK_H
@@ -27,6 +33,9 @@
 #define TCPTRACK_RETAIN_LIMIT		3	/* too many unacked bytes */
 #define TCPTRACK_OOO_LIMIT		4	/* out-of-order bytes over bound */
 #define TCPTRACK_CLOSING		5	/* FIN seen */
+#define TCPTRACK_RESUME_HOLE		6	/* bytes sent while the daemon was
+						   down are still needed */
+#define TCPTRACK_RESUME_WAIT		7	/* resumed: a side not seen yet */
 
 enum tcptrack_state {
 	TCPTRACK_SYN_SENT,		/* client SYN seen */
@@ -77,6 +86,10 @@ struct tcptrack_dir {
 	uint64_t	gap_bytes;
 	uint64_t	segments;
 	uint64_t	bytes;		/* payload bytes seen, retransmits too */
+	/* Resumed after a restart (tcptrack_resume()). */
+	int		resume_pending;	/* no segment from this side yet */
+	int		ack_unknown;	/* the peer's ack not seen since */
+	uint64_t	anchor;		/* offset of the first segment since */
 };
 
 struct tcptrack_conn {
@@ -87,6 +100,11 @@ struct tcptrack_conn {
 	double			 first_time, last_time;
 	struct tcptrack_dir	 dir[2];
 	void			*upper;		/* the consumer's per-conn state */
+	int			 resumed;	/* from a saved handshake */
+	/* The consumer's record of what it saved; tcptrack never reads it. */
+	int			 saved;
+	uint64_t		 saved_off[2];
+	double			 saved_time;
 	uint64_t		 id;		/* unique within this tracker */
 	struct tcptrack_conn	*hnext;		/* hash chain */
 	struct tcptrack_conn	*lnext, *lprev;	/* list of all */
@@ -111,6 +129,33 @@ struct tcptrack_ops {
 	/* The connection is gone (why: "rst", "fin", "timeout", ...); c is freed after. */
 	void	(*conn_end)(void *arg, struct tcptrack_conn *c,
 		    const char *why);
+	/* Both SYNs seen and the handshake completed (tcptrack_handshake()). */
+	void	(*established)(void *arg, struct tcptrack_conn *c);
+	/*
+	 * A resumed connection's direction dir re-anchored: its stream goes on
+	 * at offset off; the bytes before it were sent while the daemon was
+	 * down (called before any data of dir).
+	 */
+	void	(*resumed)(void *arg, struct tcptrack_conn *c, int dir,
+		    uint64_t off);
+};
+
+/* What only the handshake shows: enough to resume after a restart. */
+struct tcptrack_handshake {
+	struct pkt_addr	 client, server;
+	uint16_t	 cport, sport;
+	uint32_t	 isn[2];		/* by direction */
+	int		 has_mss[2];
+	uint16_t	 mss[2];
+	int		 has_wscale;		/* negotiated: both offered it */
+	uint8_t		 wscale[2];
+	int		 sackok, ts;		/* negotiated */
+	/*
+	 * A recent offset of each stream (0: none): a resumed stream's 32-bit
+	 * sequence numbers are unwrapped to the 64-bit offset closest to it,
+	 * so it must be less than 2 GiB behind.
+	 */
+	uint64_t	 ref_off[2];
 };
 
 /* Bounds and timeouts; tcptrack_limits_default() fills sane values. */
@@ -120,6 +165,7 @@ struct tcptrack_limits {
 	size_t	max_conns;	/* connections tracked at once */
 	double	syn_timeout;	/* handshake never completed */
 	double	fin_timeout;	/* after a FIN, silence this long ends it */
+	double	resume_timeout;	/* resumed and never seen: forgotten */
 };
 
 struct tcptrack;
@@ -137,6 +183,16 @@ int	tcptrack_watch(struct tcptrack *t, const struct pkt_addr *addr,
 /* Feed one decoded segment captured at time now; 0 if it was tracked. */
 int	tcptrack_feed(struct tcptrack *t, const struct pkt_tcp *seg,
 	    double now);
+/* The handshake of an established connection whose SYNs were seen; -1 if not. */
+int	tcptrack_handshake(const struct tcptrack_conn *c,
+	    struct tcptrack_handshake *hs);
+/*
+ * Track a connection from its saved handshake (conn_new is called): each
+ * direction re-anchors at its sender's first segment (ops.resumed).  NULL if
+ * the tuple is not watched, already tracked, or over the bound.
+ */
+struct tcptrack_conn *tcptrack_resume(struct tcptrack *t,
+	    const struct tcptrack_handshake *hs, double now);
 /* End connections that have timed out by now. */
 void	tcptrack_expire(struct tcptrack *t, double now);
 /*

@@ -97,20 +97,29 @@ repair_socket(const struct repair_conn *rc, char *err, size_t errlen)
 	struct tcp_repair_opt opts[4];
 	struct tcp_repair_window win;
 	socklen_t sl;
+	ssize_t n;
+	size_t done;
 	uint32_t seq, ts;
 	int fd, on = 1, q, nopt = 0, off = TCP_REPAIR_OFF_NO_WP;
 	int ipproto = rc->local.family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
 	int transparent = rc->local.family == AF_INET ? IP_TRANSPARENT :
 	    IPV6_TRANSPARENT;
 
-	/* 1. A socket in repair mode, bound to the service address. */
+	/*
+	 * 1. A socket in repair mode, bound to the service address.
+	 * SO_REUSEADDR goes first: TCP_REPAIR=1 then makes the bind succeed
+	 * whatever else holds the port (SK_FORCE_REUSE), which every socket
+	 * after the first of a service port needs; SO_REUSEADDR after it
+	 * would turn that back into an ordinary reuse, and leaving repair
+	 * mode clears it, so the next rebuild would get EADDRINUSE.
+	 */
 	if ((fd = socket(rc->local.family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return repair_fail(err, errlen, "socket", -1);
+	if (repair_setopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0)
+		return repair_fail(err, errlen, "SO_REUSEADDR", fd);
 	if (repair_setopt(fd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) != 0)
 		return repair_fail(err, errlen, "TCP_REPAIR on (needs "
 		    "CAP_NET_ADMIN)", fd);
-	if (repair_setopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0)
-		return repair_fail(err, errlen, "SO_REUSEADDR", fd);
 	/* IP_FREEBIND is not enough: connect() in repair mode then fails. */
 	if (repair_setopt(fd, ipproto, transparent, &on, sizeof(on)) != 0)
 		return repair_fail(err, errlen, "IP_TRANSPARENT", fd);
@@ -178,10 +187,28 @@ repair_socket(const struct repair_conn *rc, char *err, size_t errlen)
 		    sizeof(q)) != 0)
 			return repair_fail(err, errlen, "select receive queue",
 			    fd);
-		if (send(fd, rc->recvq, rc->recvq_len, 0) !=
-		    (ssize_t)rc->recvq_len)
-			return repair_fail(err, errlen, "fill receive queue",
-			    fd);
+		/*
+		 * The kernel takes at most one skb's worth per call (17
+		 * pages), within the receive buffer: a large queue needs a
+		 * larger buffer (which stops autotuning) and several calls.
+		 */
+		if (rc->recvq_len > 65536) {
+			int rcvbuf = (int)(rc->recvq_len > (1 << 28) ?
+			    (1 << 29) : rc->recvq_len * 2);
+
+			(void)repair_setopt(fd, SOL_SOCKET, SO_RCVBUFFORCE,
+			    &rcvbuf, sizeof(rcvbuf));
+		}
+		for (done = 0; done < rc->recvq_len; done += (size_t)n) {
+			n = send(fd, rc->recvq + done, rc->recvq_len - done,
+			    0);
+			if (n <= 0) {
+				if (n == 0)
+					errno = ENOBUFS;
+				return repair_fail(err, errlen,
+				    "fill receive queue", fd);
+			}
+		}
 	}
 
 	/* 7. Windows: without this the send window is 0 until the client speaks. */

@@ -4,7 +4,8 @@
 # configured like Debian's build, installed as plain files into build/openssh/.
 # Run by `make openssh` from the top directory, as root.  Idempotent: the source
 # is downloaded once into build/cache/openssh/, and nothing is rebuilt unless this
-# script, VERSION or openssh-patches/ changed.
+# script, VERSION, openssh-patches/ or the sealing code compiled into sshd
+# (src/seal.[ch], src/buf.[ch]) changed.
 #
 # Environment overrides (for tests and for pinning):
 #   SJ_OPENSSH_BUILD_DIR  build directory instead of <top>/build
@@ -24,6 +25,11 @@ src="$build_dir/openssh-src"
 out="$build_dir/openssh"
 log="$src/build.log"
 srclist=/etc/apt/sources.list.d/securejeebs-deb-src.sources
+
+# The project's own sealing code (docs/export-format.md), compiled into sshd
+# unchanged: copied into the tree as securejeebs/*.c,h before configure; the
+# FailoverExport patches add the objects to sshd's object list.
+shared_src="src/seal.c src/seal.h src/buf.c src/buf.h"
 
 # What gets installed into build/openssh/: the server and what it runs (sftp
 # subsystem, key helpers), the client tools used by the lab, and the DH-GEX
@@ -85,6 +91,10 @@ key=$( {
 	echo "series:"; cat "$patch_dir/series"
 	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$patch_dir/series" | while read -r p _; do
 		echo "patch $p"; cat "$patch_dir/$p" 2>/dev/null || echo "(missing)"
+	done
+	for f in $shared_src; do
+		echo "shared $f"
+		if [ -f "$top/$f" ]; then sha256sum <"$top/$f"; else echo "(missing)"; fi
 	done
 } | sha256sum | cut -c1-64)
 
@@ -308,6 +318,13 @@ else
 	done <"$series_tmp"
 	rm -f "$series_tmp" "$patch_out"
 	say "applied $npatches SecureJeebs patch(es) from $patch_dir/series"
+
+	# The shared sealing code, as it is in src/ (never edited here).
+	mkdir -p "$new/securejeebs"
+	for f in $shared_src; do
+		[ -f "$top/$f" ] || { rm -rf "$new"; die "missing $top/$f"; }
+		install -m 0644 "$top/$f" "$new/securejeebs/$(basename "$f")"
+	done
 
 	rm -rf "$src"
 	mv "$new" "$src"

@@ -92,6 +92,16 @@ conf_server_export_from(const struct conf_server *s, const struct conf_addr *a)
 	return 0;
 }
 
+const char *
+conf_recover_str(int mode)
+{
+	switch (mode) {
+	case CONF_RECOVER_NONE:	return "none";
+	case CONF_RECOVER_EXEC:	return "exec";
+	default:		return "?";
+	}
+}
+
 int
 conf_server_index(const struct conf *c, const char *name)
 {
@@ -292,6 +302,8 @@ conf_server_open(struct conf_parser *p, int ac, char **av)
 	s->probe_timeout = CONF_DEFAULT_PROBE_TIMEOUT;
 	s->probe_tries = CONF_DEFAULT_PROBE_TRIES;
 	s->probe_methods = CONF_PROBE_ARP;
+	s->fence_timeout = CONF_DEFAULT_FENCE_TIMEOUT;
+	s->recover = CONF_RECOVER_NONE;
 	p->server = s;
 	return 0;
 }
@@ -412,6 +424,39 @@ conf_server_directive(struct conf_parser *p, int ac, char **av)
 			return conf_fail(p, "out of memory");
 		return 0;
 	}
+	if (strcmp(av[0], "fence_timeout") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_parse_uint(p, av[0], av[1], 1, 3600, "seconds",
+		    &s->fence_timeout);
+	}
+	if (strcmp(av[0], "recover") == 0) {
+		if (ac < 2)
+			return conf_fail(p, "recover: missing argument (none, "
+			    "or exec COMMAND)");
+		free(s->recover_command);
+		s->recover_command = NULL;
+		if (strcmp(av[1], "none") == 0) {
+			if (ac != 2)
+				return conf_fail(p, "recover: too many "
+				    "arguments");
+			s->recover = CONF_RECOVER_NONE;
+			return 0;
+		}
+		if (strcmp(av[1], "exec") != 0)
+			return conf_fail(p, "recover: \"%s\" is not none or "
+			    "exec", av[1]);
+		if (ac != 3)
+			return conf_fail(p, "recover exec: give one command "
+			    "(quote it if it has arguments)");
+		if (av[2][0] != '/')
+			return conf_fail(p, "recover exec: the command must "
+			    "start with an absolute path");
+		if ((s->recover_command = strdup(av[2])) == NULL)
+			return conf_fail(p, "out of memory");
+		s->recover = CONF_RECOVER_EXEC;
+		return 0;
+	}
 	if (strcmp(av[0], "dead_after") == 0) {
 		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
 			return -1;
@@ -521,6 +566,12 @@ conf_global_directive(struct conf_parser *p, int ac, char **av)
 		return conf_parse_uint(p, av[0], av[1], 1, 2047, "MiB",
 		    &c->capture_buffer);
 	}
+	if (strcmp(av[0], "recover_concurrency") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_parse_uint(p, av[0], av[1], 1, 1024,
+		    "hand-offs", &c->recover_concurrency);
+	}
 	if (strcmp(av[0], "server") == 0)
 		return conf_server_open(p, ac, av);
 	return conf_fail(p, "unknown directive \"%s\"", av[0]);
@@ -535,6 +586,8 @@ conf_defaults(struct conf_parser *p)
 		return conf_fail(p, "interface is required");
 	if (c->capture_buffer == 0)
 		c->capture_buffer = CONF_DEFAULT_CAPTURE_BUFFER;
+	if (c->recover_concurrency == 0)
+		c->recover_concurrency = CONF_DEFAULT_RECOVER_CONCURRENCY;
 	if (c->state_file == NULL &&
 	    (c->state_file = strdup(CONF_DEFAULT_STATE_FILE)) == NULL)
 		return conf_fail(p, "out of memory");
@@ -680,6 +733,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nservers; i++) {
 		free(c->servers[i].signing_key);
 		free(c->servers[i].fence);
+		free(c->servers[i].recover_command);
 	}
 	free(c->servers);
 	free(c->path);

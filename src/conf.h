@@ -43,6 +43,10 @@ struct conf_server {
 	int		 nexport_from;
 	char		*fence;		/* fence command, or NULL */
 	int		 fence_none;	/* `fence none`: take over unfenced */
+	uint32_t	 fence_timeout;	/* seconds the fence command may take */
+	/* What takes over each connection (`recover`): CONF_RECOVER_*. */
+	int		 recover;
+	char		*recover_command;	/* `recover exec COMMAND` */
 	/* Failure detection (DESIGN.md section 3), milliseconds. */
 	uint32_t	 dead_after;
 	uint32_t	 probe_interval;
@@ -52,6 +56,9 @@ struct conf_server {
 	int		 line;		/* where the block starts */
 };
 
+#define CONF_RECOVER_NONE	0	/* watch and report only */
+#define CONF_RECOVER_EXEC	1	/* a program per connection (inetd) */
+
 #define CONF_PROBE_ARP		0x1
 #define CONF_PROBE_TCP		0x2
 #define CONF_DEFAULT_DEAD_AFTER		100	/* ms */
@@ -59,6 +66,8 @@ struct conf_server {
 #define CONF_DEFAULT_PROBE_TIMEOUT	10	/* ms */
 #define CONF_DEFAULT_PROBE_TRIES	3
 #define CONF_DEFAULT_CAPTURE_BUFFER	64	/* MiB */
+#define CONF_DEFAULT_FENCE_TIMEOUT	30	/* s */
+#define CONF_DEFAULT_RECOVER_CONCURRENCY 16	/* hand-offs at once */
 
 struct conf {
 	char			*path;
@@ -72,6 +81,7 @@ struct conf {
 	uint32_t		 export_max_age;	/* s, 0: no check */
 	int			 export_max_age_set;
 	uint32_t		 capture_buffer;	/* MiB */
+	uint32_t		 recover_concurrency;	/* hand-offs at once */
 	struct conf_server	*servers;
 	size_t			 nservers;
 };
@@ -94,6 +104,8 @@ int	conf_server_export_from(const struct conf_server *s,
 	    const struct conf_addr *a);
 /* Non-zero if s is a valid server name. */
 int	conf_name_valid(const char *s);
+/* Text for a CONF_RECOVER_* mode. */
+const char *conf_recover_str(int mode);
 /* Index in c->servers of the server called name, or -1. */
 int	conf_server_index(const struct conf *c, const char *name);
 

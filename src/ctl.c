@@ -26,6 +26,8 @@ usage(void)
 	    "  status [--json]                  daemon and server state\n"
 	    "  connections [--json]             exported connections, no keys\n"
 	    "  events [--json] [--limit=N]      recent events (default 50)\n"
+	    "  takeover SERVER [--yes]          fence SERVER and take it over "
+	    "now\n"
 	    "  keygen recovery DIR              DIR/recovery.key and .pub\n"
 	    "  keygen signing NAME DIR          DIR/NAME-export.key and .pub\n"
 	    "  version                          this tool's version\n");
@@ -222,6 +224,59 @@ ctl_keygen(int ac, char **av)
 	return 0;
 }
 
+/*
+ * takeover SERVER [--yes]: an operator's takeover (or a drill) fences a
+ * server and moves its address: ask first, on a terminal; without one,
+ * only --yes will do.
+ */
+static int
+ctl_takeover(const char *path, int ac, char **av)
+{
+	const char *server = NULL;
+	char req[256], answer[64];
+	int i, yes = 0, bad = 0;
+	FILE *tty;
+
+	for (i = 1; i < ac; i++) {
+		if (strcmp(av[i], "--yes") == 0)
+			yes = 1;
+		else if (server == NULL && av[i][0] != '-')
+			server = av[i];
+		else
+			bad = 1;
+	}
+	if (server == NULL || bad || !conf_name_valid(server)) {
+		fprintf(stderr, "usage: securejeebsctl takeover SERVER "
+		    "[--yes]\n");
+		return 2;
+	}
+	if (!yes) {
+		if (!isatty(STDIN_FILENO) || (tty = fopen("/dev/tty",
+		    "r+")) == NULL) {
+			fprintf(stderr, "securejeebsctl: takeover asks for "
+			    "confirmation on a terminal; add --yes to take "
+			    "over %s without asking\n", server);
+			return 2;
+		}
+		fprintf(tty, "Take over server %s now?  securejeebsd fences it "
+		    "(its fence command), adds its\nservice address here and "
+		    "moves its connections to this host, as if it had died.\n"
+		    "Type the server name to confirm: ", server);
+		fflush(tty);
+		if (fgets(answer, sizeof(answer), tty) == NULL)
+			answer[0] = '\0';
+		fclose(tty);
+		answer[strcspn(answer, "\r\n")] = '\0';
+		if (strcmp(answer, server) != 0) {
+			fprintf(stderr, "securejeebsctl: not confirmed; "
+			    "nothing done\n");
+			return 1;
+		}
+	}
+	snprintf(req, sizeof(req), "takeover %s\n", server);
+	return ctl_request(path, req);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -252,6 +307,8 @@ main(int argc, char **argv)
 		usage();
 	if (strcmp(argv[optind], "keygen") == 0)
 		return ctl_keygen(argc - optind, argv + optind);
+	if (strcmp(argv[optind], "takeover") == 0)
+		return ctl_takeover(path, argc - optind, argv + optind);
 	for (i = optind; i < argc; i++) {
 		if (strpbrk(argv[i], " \n") != NULL) {
 			fprintf(stderr, "securejeebsctl: arguments cannot "

@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "keystore.h"
 #include "store.h"
+#include "takeover.h"
 #include "watch.h"
 
 /* Per-server runtime state. */
@@ -27,6 +28,7 @@ struct daemon {
 	struct keystore_keys	 keys;		/* loaded once at start-up */
 	struct keystore		*keystore;
 	struct watch		*watch;
+	struct takeover		*takeover;
 	const char		*pcap_file;	/* -r: read this, not the interface */
 	struct daemon_server	*servers;
 	size_t			 nservers;

@@ -768,6 +768,18 @@ keystore_walk(struct keystore *ks, keystore_walk_cb cb, void *arg)
 	return r;
 }
 
+struct store *
+keystore_store(struct keystore *ks)
+{
+	return ks->store;
+}
+
+const struct keystore_keys *
+keystore_keys(struct keystore *ks)
+{
+	return ks->keys;
+}
+
 void
 keystore_counts(struct keystore *ks, struct keystore_counts *n)
 {

@@ -123,6 +123,9 @@ size_t	keystore_expire(struct keystore *ks, time_t now);
 int	keystore_walk(struct keystore *ks, keystore_walk_cb cb, void *arg);
 /* How many connections are open, ended, and have keys held. */
 void	keystore_counts(struct keystore *ks, struct keystore_counts *n);
+/* The state file and the keys it was opened with (for other saved state). */
+struct store *keystore_store(struct keystore *ks);
+const struct keystore_keys *keystore_keys(struct keystore *ks);
 /* Text for an error value. */
 const char *keystore_strerror(int r);
 

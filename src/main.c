@@ -22,6 +22,7 @@
 #include "log.h"
 #include "notify.h"
 #include "store.h"
+#include "takeover.h"
 #include "version.h"
 
 #define DEFAULT_CONFIG	"/etc/securejeebs/jeebs.conf"
@@ -141,6 +142,8 @@ daemon_health_cb(void *arg, size_t server, enum health_state from,
 	log_msg(to == HEALTH_DEAD ? LOG_ERR : to == HEALTH_SUSPECT ?
 	    LOG_WARNING : LOG_NOTICE, "%s: %s -> %s: %s", s->conf->name,
 	    health_state_str(from), health_state_str(to), why);
+	if (to == HEALTH_DEAD)
+		takeover_dead(d->takeover, server, why);
 }
 
 static int
@@ -154,11 +157,17 @@ daemon_watch_start(struct daemon *d, struct ev_loop *loop)
 		log_error("cannot set up the capture: %s", err);
 		return -1;
 	}
+	if ((d->takeover = takeover_new(loop, d->conf, d->store,
+	    d->watch)) == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
 	if (d->pcap_file == NULL) {
 		if (watch_start_live(d->watch, err, sizeof(err)) != 0) {
 			log_error("cannot capture: %s", err);
 			return -1;
 		}
+		takeover_start(d->takeover);
 		return 0;
 	}
 	if ((n = watch_read_file(d->watch, d->pcap_file, err,
@@ -221,6 +230,7 @@ main(int argc, char **argv)
 	}
 	if (test_only) {
 		keystore_keys_check(d.conf, &d.keys);
+		takeover_conf_check(d.conf);
 		printf("%s: configuration OK (%zu servers)\n", config,
 		    d.conf->nservers);
 		keystore_keys_free(&d.keys);
@@ -233,6 +243,7 @@ main(int argc, char **argv)
 	}
 	log_init("securejeebsd", foreground, debug);
 	keystore_keys_check(d.conf, &d.keys);
+	takeover_conf_check(d.conf);
 	if (store_open(d.conf->state_file, &d.store, err, sizeof(err)) != 0) {
 		log_error("cannot open state file: %s", err);
 		return 1;
@@ -287,6 +298,7 @@ main(int argc, char **argv)
 
 	notify_stopping();
 	control_fini();
+	takeover_free(d.takeover);
 	watch_fini(d.watch);
 	export_fini();
 	ev_timer_stop(loop, &housekeeping);

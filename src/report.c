@@ -46,15 +46,221 @@ report_ports(const struct conf_server *s, char *buf, size_t len)
 		    i ? "," : "", s->ports[i]);
 }
 
-/* A server's health as the watcher sees it now. */
+/*
+ * A server's state: the takeover's once one has begun (fencing, fenced,
+ * taken-over, ...), else its health as the watcher sees it now.
+ */
 static void
 report_health(struct daemon *d, size_t i, const char **state,
     int64_t *since_us, const char **why)
 {
 	double since;
 
+	if ((*state = takeover_state(d->takeover, i, since_us, why)) != NULL)
+		return;
 	*state = health_state_str(watch_health(d->watch, i, &since, why));
 	*since_us = (int64_t)(since * 1e6);
+}
+
+/* Milliseconds between two times (0 if either is unknown). */
+static double
+report_ms(int64_t from_us, int64_t to_us)
+{
+	return from_us == 0 || to_us == 0 ? 0 : (double)(to_us - from_us) / 1e3;
+}
+
+/* "12 ms" or "-" when a phase was not reached. */
+static void
+report_dur(int64_t from_us, int64_t to_us, char *buf, size_t len)
+{
+	double ms = report_ms(from_us, to_us);
+
+	if (from_us == 0 || to_us == 0)
+		snprintf(buf, len, "-");
+	else if (ms < 10)
+		snprintf(buf, len, "%.2f ms", ms);
+	else
+		snprintf(buf, len, "%.0f ms", ms);
+}
+
+/* A phase's duration in ms for JSON: null when not reached. */
+static void
+report_kv_ms(struct buf *out, const char *key, int64_t from_us,
+    int64_t to_us)
+{
+	json_put_string(out, key);
+	if (from_us == 0 || to_us == 0)
+		buf_putf(out, ":null");
+	else
+		buf_putf(out, ":%.3f", report_ms(from_us, to_us));
+}
+
+static void
+report_kv_time(struct buf *out, const char *key, int64_t us)
+{
+	if (us == 0) {
+		json_put_string(out, key);
+		buf_putf(out, ":null");
+	} else
+		json_put_kv_int(out, key, us);
+}
+
+/* The newest takeover of each server, copied out of the store. */
+struct report_takeover {
+	int64_t		 id;
+	char		 server[CONF_NAME_MAX + 1];
+	char		 state[32];
+	char		 cause[200];
+	char		 detail[512];
+	char		 fence_result[600];
+	int64_t		 last_frame_us, dead_us, fence_start_us, fence_end_us;
+	int64_t		 rebuilt_us, address_us, done_us;
+	uint64_t	 conns, recovered, reset, failed;
+};
+
+struct report_takeovers {
+	struct report_takeover	*v;
+	size_t			 n, alloc;
+};
+
+static int
+report_takeover_cb(void *arg, const struct store_takeover *t)
+{
+	struct report_takeovers *rt = arg;
+	struct report_takeover *r, *n;
+
+	if (rt->n == rt->alloc) {
+		size_t na = rt->alloc ? rt->alloc * 2 : 8;
+
+		if ((n = reallocarray(rt->v, na, sizeof(*n))) == NULL)
+			return -1;
+		rt->v = n;
+		rt->alloc = na;
+	}
+	r = &rt->v[rt->n++];
+	memset(r, 0, sizeof(*r));
+	r->id = t->id;
+	snprintf(r->server, sizeof(r->server), "%s", t->server);
+	snprintf(r->state, sizeof(r->state), "%s", t->state);
+	snprintf(r->cause, sizeof(r->cause), "%s", t->cause);
+	snprintf(r->detail, sizeof(r->detail), "%s", t->detail);
+	snprintf(r->fence_result, sizeof(r->fence_result), "%s",
+	    t->fence_result);
+	r->last_frame_us = t->last_frame_us;
+	r->dead_us = t->dead_us;
+	r->fence_start_us = t->fence_start_us;
+	r->fence_end_us = t->fence_end_us;
+	r->rebuilt_us = t->rebuilt_us;
+	r->address_us = t->address_us;
+	r->done_us = t->done_us;
+	r->conns = t->conns;
+	r->recovered = t->recovered;
+	r->reset = t->reset;
+	r->failed = t->failed;
+	return 0;
+}
+
+static int
+report_takeovers_load(struct daemon *d, struct report_takeovers *rt)
+{
+	memset(rt, 0, sizeof(*rt));
+	return store_takeovers(d->store, 1, report_takeover_cb, rt);
+}
+
+static const struct report_takeover *
+report_takeover_of(const struct report_takeovers *rt, const char *server)
+{
+	size_t i;
+
+	for (i = 0; i < rt->n; i++)
+		if (strcmp(rt->v[i].server, server) == 0)
+			return &rt->v[i];
+	return NULL;
+}
+
+static void
+report_takeover_json(struct buf *out, const struct report_takeover *r)
+{
+	char when[64];
+
+	buf_putf(out, "{\"id\":%" PRId64 ",", r->id);
+	json_put_kv_string(out, "state", r->state);
+	buf_putf(out, ",");
+	json_put_kv_string(out, "cause", r->cause);
+	buf_putf(out, ",");
+	json_put_kv_string(out, "detail", r->detail);
+	buf_putf(out, ",");
+	json_put_kv_string(out, "fence_result", r->fence_result);
+	buf_putf(out, ",");
+	report_time(r->dead_us, when, sizeof(when));
+	json_put_kv_string(out, "dead", when);
+	buf_putf(out, ",");
+	report_kv_time(out, "last_frame_us", r->last_frame_us);
+	buf_putf(out, ",");
+	report_kv_time(out, "dead_us", r->dead_us);
+	buf_putf(out, ",");
+	report_kv_time(out, "fence_start_us", r->fence_start_us);
+	buf_putf(out, ",");
+	report_kv_time(out, "fence_end_us", r->fence_end_us);
+	buf_putf(out, ",");
+	report_kv_time(out, "rebuilt_us", r->rebuilt_us);
+	buf_putf(out, ",");
+	report_kv_time(out, "address_us", r->address_us);
+	buf_putf(out, ",");
+	report_kv_time(out, "done_us", r->done_us);
+	buf_putf(out, ",");
+	report_kv_ms(out, "detection_ms", r->last_frame_us, r->dead_us);
+	buf_putf(out, ",");
+	report_kv_ms(out, "fence_ms", r->fence_start_us, r->fence_end_us);
+	buf_putf(out, ",");
+	report_kv_ms(out, "rebuild_ms", r->fence_end_us, r->rebuilt_us);
+	buf_putf(out, ",");
+	report_kv_ms(out, "address_ms", r->rebuilt_us, r->address_us);
+	buf_putf(out, ",");
+	report_kv_ms(out, "handoff_ms", r->address_us, r->done_us);
+	buf_putf(out, ",");
+	report_kv_ms(out, "total_ms", r->dead_us, r->done_us);
+	buf_putf(out, ",\"conns\":%" PRIu64 ",\"recovered\":%" PRIu64
+	    ",\"reset\":%" PRIu64 ",\"failed\":%" PRIu64 "}", r->conns,
+	    r->recovered, r->reset, r->failed);
+}
+
+/* The takeovers table of `status`. */
+static void
+report_takeovers_text(const struct report_takeovers *rt, struct buf *out)
+{
+	char when[64], n[4][24], det[24], fen[24], reb[24], adr[24], hof[24],
+	    tot[24];
+	struct table t;
+	size_t i;
+
+	if (rt->n == 0)
+		return;
+	buf_putf(out, "\n");
+	table_init(&t, 14, "TAKEOVER", "SERVER", "DEAD AT", "STATE", "CONNS",
+	    "RECOVERED", "RESET", "FAILED", "DETECT", "FENCE", "REBUILD",
+	    "ADDRESS", "HANDOFF", "TOTAL");
+	for (i = 0; i < rt->n; i++) {
+		const struct report_takeover *r = &rt->v[i];
+		char id[24];
+
+		snprintf(id, sizeof(id), "%" PRId64, r->id);
+		report_time(r->dead_us, when, sizeof(when));
+		snprintf(n[0], sizeof(n[0]), "%" PRIu64, r->conns);
+		snprintf(n[1], sizeof(n[1]), "%" PRIu64, r->recovered);
+		snprintf(n[2], sizeof(n[2]), "%" PRIu64, r->reset);
+		snprintf(n[3], sizeof(n[3]), "%" PRIu64, r->failed);
+		report_dur(r->last_frame_us, r->dead_us, det, sizeof(det));
+		report_dur(r->fence_start_us, r->fence_end_us, fen,
+		    sizeof(fen));
+		report_dur(r->fence_end_us, r->rebuilt_us, reb, sizeof(reb));
+		report_dur(r->rebuilt_us, r->address_us, adr, sizeof(adr));
+		report_dur(r->address_us, r->done_us, hof, sizeof(hof));
+		report_dur(r->dead_us, r->done_us, tot, sizeof(tot));
+		table_row(&t, id, r->server, when, r->state, n[0], n[1], n[2],
+		    n[3], det, fen, reb, adr, hof, tot);
+	}
+	table_render(&t, out);
 }
 
 static int
@@ -68,8 +274,15 @@ report_status(struct daemon *d, int json, struct buf *out)
 	const char *hs, *hwhy;
 	int64_t hsince;
 	int64_t uptime = (int64_t)(ev_time() - d->started_mono);
+	struct report_takeovers rt;
+	const struct report_takeover *rto;
 	size_t i;
+	int r;
 
+	if (report_takeovers_load(d, &rt) != 0) {
+		free(rt.v);
+		return -1;
+	}
 	export_get_stats(&es);
 	keystore_counts(d->keystore, &kn);
 	watch_stats(d->watch, &ws);
@@ -155,8 +368,17 @@ report_status(struct daemon *d, int json, struct buf *out)
 			json_put_kv_int(out, "since_us", hsince);
 			buf_putf(out, ",");
 			json_put_kv_string(out, "why", hwhy);
+			buf_putf(out, ",");
+			json_put_kv_string(out, "recover",
+			    conf_recover_str(s->recover));
+			buf_putf(out, ",\"takeover\":");
+			if ((rto = report_takeover_of(&rt, s->name)) != NULL)
+				report_takeover_json(out, rto);
+			else
+				buf_putf(out, "null");
 			buf_putf(out, "}");
 		}
+		free(rt.v);
 		return buf_putf(out, "]}\n");
 	}
 	buf_putf(out, "securejeebsd %s, pid %ld, up %" PRId64 "d %02"
@@ -192,7 +414,10 @@ report_status(struct daemon *d, int json, struct buf *out)
 		report_time(hsince, since, sizeof(since));
 		table_row(&t, s->name, ip, ports, hs, since, hwhy);
 	}
-	return table_render(&t, out);
+	r = table_render(&t, out);
+	report_takeovers_text(&rt, out);
+	free(rt.v);
+	return r;
 }
 
 struct report_events {
@@ -427,10 +652,13 @@ report_match(struct report_merge *m, size_t server,
 	return -1;
 }
 
-/* Can this connection be recovered now?  If not, why. */
+/*
+ * Can this connection be recovered now?  If not, why.  A connection handed
+ * to a program (recover exec) needs only what the TCP tracker knows.
+ */
 static int
 report_protect(const struct tcptrack_conn *c, const struct sshtrack_info *si,
-    const struct keystore_conn *kc, const char **why)
+    const struct keystore_conn *kc, int tcp_only, const char **why)
 {
 	int r;
 
@@ -442,6 +670,10 @@ report_protect(const struct tcptrack_conn *c, const struct sshtrack_info *si,
 	if ((r = tcptrack_protectable(c)) != TCPTRACK_OK) {
 		*why = tcptrack_reason_str(r);
 		return 0;
+	}
+	if (tcp_only) {
+		*why = "";
+		return 1;
 	}
 	if (!si->protectable) {
 		*why = si->reason;
@@ -494,12 +726,18 @@ report_ssh_dir_json(struct buf *out, const char *key,
 	json_put_kv_string(out, "cipher", di->cipher);
 	buf_putf(out, ",");
 	json_put_kv_string(out, "mac", di->mac);
+	/* Boundaries proved after lost bytes, and the packets not seen. */
+	buf_putf(out, ",\"resyncs\":%u,\"missed_packets\":", di->resyncs);
+	if (di->missed_unknown)
+		buf_putf(out, "null");
+	else
+		buf_putf(out, "%llu", (unsigned long long)di->missed_packets);
 	buf_putf(out, "}");
 }
 
 static void
 report_wire_json(struct report_merge *m, const struct tcptrack_conn *c,
-    const struct sshtrack_info *si)
+    const struct sshtrack_info *si, int ssh)
 {
 	struct sshtrack *st = watch_sshtrack(m->d->watch);
 	struct buf *out = m->out;
@@ -515,12 +753,24 @@ report_wire_json(struct report_merge *m, const struct tcptrack_conn *c,
 	report_tcp_dir_json(out, "c2s", c, TCPTRACK_C2S);
 	buf_putf(out, ",");
 	report_tcp_dir_json(out, "s2c", c, TCPTRACK_S2C);
-	buf_putf(out, ",\"memory\":%zu},\"ssh\":{", tcptrack_conn_memory(c));
+	buf_putf(out, ",\"resumed\":%s,\"memory\":%zu}", c->resumed ?
+	    "true" : "false", tcptrack_conn_memory(c));
+	if (!ssh) {
+		buf_putf(out, ",\"ssh\":null");
+		return;
+	}
+	buf_putf(out, ",\"ssh\":{");
 	buf_putf(out, "\"strict_kex\":%s,\"compression\":%s,"
 	    "\"waiting_keys\":%s,\"log_entries\":%zu,\"password_attempts\":%u,"
 	    "\"memory\":%zu,", si->strict_kex ? "true" : "false",
 	    si->compression ? "true" : "false", si->waiting_keys ? "true" :
 	    "false", si->log_entries, si->password_attempts, si->memory);
+	buf_putf(out, "\"restored\":%s,\"resyncing\":%s,", si->restored ?
+	    "true" : "false", si->resyncing ? "true" : "false");
+	json_put_kv_string(out, "windows", !si->windows_unknown ? "exact" :
+	    si->restored ? "unknown since restart" :
+	    "unknown since packets were missed");
+	buf_putf(out, ",");
 	report_ssh_dir_json(out, "c2s", &si->dir[TCPTRACK_C2S]);
 	buf_putf(out, ",");
 	report_ssh_dir_json(out, "s2c", &si->dir[TCPTRACK_S2C]);
@@ -533,15 +783,20 @@ report_wire_json(struct report_merge *m, const struct tcptrack_conn *c,
 		buf_putf(out, "%s{", i ? "," : "");
 		json_put_kv_string(out, "type", ch.type);
 		buf_putf(out, ",\"id_client\":%u,\"id_server\":%u,"
-		    "\"confirmed\":%s,\"window_c2s\":%lld,\"window_s2c\":%lld}",
+		    "\"confirmed\":%s,\"window_c2s\":%lld,\"window_s2c\":%lld,"
+		    "\"window_known\":%s}",
 		    ch.id_client, ch.id_server, ch.confirmed ? "true" : "false",
 		    (long long)ch.window[TCPTRACK_C2S],
-		    (long long)ch.window[TCPTRACK_S2C]);
+		    (long long)ch.window[TCPTRACK_S2C],
+		    ch.window_known ? "true" : "false");
 	}
 	buf_putf(out, "]}");
 }
 
-/* One connection: export part (kc, may be NULL), wire part (c, may be NULL). */
+/*
+ * One connection: export part (kc, may be NULL), wire part (c, may be
+ * NULL); server is its index, or -1 if it names no configured server.
+ */
 static void
 report_merged(struct report_merge *m, const char *server,
     const struct keystore_conn *kc, const struct tcptrack_conn *c)
@@ -549,13 +804,14 @@ report_merged(struct report_merge *m, const char *server,
 	struct sshtrack_info si;
 	char cli[64], id[17], seq[48], kexn[16], tcp[16];
 	const char *why, *user = "-", *cipher = "-";
-	int ok;
+	int ok, si_ok = conf_server_index(m->d->conf, server), ssh;
 
+	ssh = si_ok < 0 || watch_ssh_tracked(m->d->watch, (size_t)si_ok);
 	memset(&si, 0, sizeof(si));
-	if (c != NULL)
+	if (c != NULL && ssh)
 		sshtrack_status(watch_sshtrack(m->d->watch),
 		    (struct tcptrack_conn *)c, &si);
-	ok = report_protect(c, &si, kc, &why);
+	ok = report_protect(c, &si, kc, !ssh, &why);
 	if (m->t == NULL) {
 		buf_putf(m->out, "%s{", m->n++ ? "," : "");
 		if (kc != NULL)
@@ -576,12 +832,12 @@ report_merged(struct report_merge *m, const char *server,
 			    c->sport);
 		}
 		if (c != NULL)
-			report_wire_json(m, c, &si);
+			report_wire_json(m, c, &si, ssh);
 		else
 			buf_putf(m->out, ",\"tcp\":null,\"ssh\":null");
 		buf_putf(m->out, ",\"protectable\":%s,", ok ? "true" : "false");
 		json_put_kv_string(m->out, "reason", ok ? NULL : why);
-		buf_putf(m->out, "}");
+		buf_putf(m->out, ",\"takeover\":null}");
 		return;
 	}
 	if (kc != NULL) {
@@ -597,7 +853,11 @@ report_merged(struct report_merge *m, const char *server,
 		cipher = si.dir[TCPTRACK_S2C].cipher;
 	else if (kc != NULL && kc->s2c_cipher[0] != '\0')
 		cipher = kc->s2c_cipher;
-	if (c != NULL) {
+	if (c != NULL && !ssh) {
+		snprintf(seq, sizeof(seq), "-");
+		snprintf(kexn, sizeof(kexn), "-");
+		snprintf(tcp, sizeof(tcp), "%s", tcptrack_state_str(c->state));
+	} else if (c != NULL) {
 		snprintf(seq, sizeof(seq), "%u/%u",
 		    si.dir[TCPTRACK_C2S].seqnr, si.dir[TCPTRACK_S2C].seqnr);
 		snprintf(kexn, sizeof(kexn), "%u",
@@ -625,12 +885,106 @@ report_wire_cb(void *arg, size_t server, struct tcptrack_conn *c)
 	    i >= 0 ? &m->kcs[i] : NULL, c);
 }
 
+/* Connections a takeover handled: rows of their own, with their fate. */
+struct report_taken {
+	struct buf			*out;
+	struct table			*t;
+	int				*n;	/* JSON objects so far */
+	const struct report_takeover	*r;
+};
+
+static int
+report_taken_cb(void *arg, const struct store_takeover_conn *c)
+{
+	struct report_taken *rk = arg;
+	const struct report_takeover *r = rk->r;
+	struct buf *out = rk->out;
+	char cli[80], in[24], outb[24], det[24], fen[24], reb[24], hof[24],
+	    prog[48];
+
+	if (rk->t != NULL) {
+		snprintf(cli, sizeof(cli), strchr(c->client_addr, ':') ?
+		    "[%s]:%u" : "%s:%u", c->client_addr, c->client_port);
+		snprintf(in, sizeof(in), "%" PRIu64, c->in_bytes);
+		snprintf(outb, sizeof(outb), "%" PRIu64, c->out_bytes);
+		report_dur(r->last_frame_us, r->dead_us, det, sizeof(det));
+		report_dur(r->fence_start_us, r->fence_end_us, fen,
+		    sizeof(fen));
+		if (c->rebuild_ns >= 0)
+			snprintf(reb, sizeof(reb), "%" PRId64 " us",
+			    c->rebuild_ns / 1000);
+		else
+			snprintf(reb, sizeof(reb), "-");
+		report_dur(r->address_us, c->started_us, hof, sizeof(hof));
+		if (c->pid == 0)
+			snprintf(prog, sizeof(prog), "-");
+		else if (c->exited)
+			snprintf(prog, sizeof(prog), "%" PRId64 " exit %d",
+			    c->pid, c->exit_status);
+		else
+			snprintf(prog, sizeof(prog), "%" PRId64 " running",
+			    c->pid);
+		table_row(rk->t, r->server, cli, c->fate, in, outb, det, fen,
+		    reb, hof, prog, report_dash(c->reason));
+		return 0;
+	}
+	buf_putf(out, "%s{", (*rk->n)++ ? "," : "");
+	json_put_kv_string(out, "server", r->server);
+	buf_putf(out, ",\"conn_id\":null,\"state\":\"taken-over\",");
+	json_put_kv_string(out, "client_addr", c->client_addr);
+	buf_putf(out, ",\"client_port\":%u,", c->client_port);
+	json_put_kv_string(out, "server_addr", c->service_addr);
+	buf_putf(out, ",\"server_port\":%u,\"keys_held\":false,"
+	    "\"tcp\":null,\"ssh\":null,\"protectable\":false,",
+	    c->service_port);
+	json_put_kv_string(out, "reason", "taken over");
+	buf_putf(out, ",\"takeover\":{\"id\":%" PRId64 ",", r->id);
+	json_put_kv_string(out, "fate", c->fate);
+	buf_putf(out, ",");
+	json_put_kv_string(out, "why", c->reason[0] ? c->reason : NULL);
+	buf_putf(out, ",\"in_bytes\":%" PRIu64 ",\"out_bytes\":%" PRIu64
+	    ",\"in_offset\":%" PRIu64 ",\"out_offset\":%" PRIu64 ",",
+	    c->in_bytes, c->out_bytes, c->in_off, c->out_off);
+	report_kv_ms(out, "detection_ms", r->last_frame_us, r->dead_us);
+	buf_putf(out, ",");
+	report_kv_ms(out, "fence_ms", r->fence_start_us, r->fence_end_us);
+	buf_putf(out, ",");
+	if (c->rebuild_ns >= 0)
+		buf_putf(out, "\"rebuild_us\":%.3f,",
+		    (double)c->rebuild_ns / 1e3);
+	else
+		buf_putf(out, "\"rebuild_us\":null,");
+	report_kv_ms(out, "handoff_ms", r->address_us, c->started_us);
+	buf_putf(out, ",");
+	report_kv_ms(out, "total_ms", r->dead_us, c->started_us);
+	buf_putf(out, ",");
+	report_kv_time(out, "last_frame_us", c->last_frame_us);
+	buf_putf(out, ",");
+	report_kv_time(out, "started_us", c->started_us);
+	buf_putf(out, ",");
+	report_kv_time(out, "ended_us", c->ended_us);
+	buf_putf(out, ",");
+	if (c->pid != 0)
+		json_put_kv_int(out, "pid", c->pid);
+	else
+		buf_putf(out, "\"pid\":null");
+	buf_putf(out, ",");
+	if (c->exited)
+		json_put_kv_int(out, "exit_status", c->exit_status);
+	else
+		buf_putf(out, "\"exit_status\":null");
+	return buf_putf(out, "}}");
+}
+
 static int
 report_connections(struct daemon *d, int json, struct buf *out)
 {
 	struct report_merge m;
-	struct table t;
+	struct report_takeovers rt;
+	struct report_taken rk;
+	struct table t, t2;
 	size_t i;
+	int r = 0;
 
 	memset(&m, 0, sizeof(m));
 	m.d = d;
@@ -653,9 +1007,59 @@ report_connections(struct daemon *d, int json, struct buf *out)
 			report_merged(&m, m.kcs[i].server, &m.kcs[i], NULL);
 	free(m.kcs);
 	free(m.used);
+	/* Then the connections of each server's latest takeover. */
+	if (report_takeovers_load(d, &rt) != 0) {
+		free(rt.v);
+		if (!json)
+			table_free(&t);
+		return -1;
+	}
+	memset(&rk, 0, sizeof(rk));
+	rk.out = out;
+	rk.n = &m.n;
+	if (!json) {
+		r = table_render(&t, out);
+		table_init(&t2, 11, "SERVER", "CLIENT", "FATE", "IN", "OUT",
+		    "DETECT", "FENCE", "REBUILD", "HANDOFF", "PROGRAM", "WHY");
+		rk.t = &t2;
+	}
+	for (i = 0; i < rt.n && r == 0; i++) {
+		rk.r = &rt.v[i];
+		r = store_takeover_conns(d->store, rt.v[i].id, report_taken_cb,
+		    &rk);
+	}
+	free(rt.v);
 	if (json)
-		return buf_putf(out, "]\n");
-	return table_render(&t, out);
+		return r != 0 ? -1 : buf_putf(out, "]\n");
+	if (t2.nrows > 1) {
+		buf_putf(out, "\ntaken over:\n");
+		return table_render(&t2, out) | r;
+	}
+	table_free(&t2);
+	return r;
+}
+
+/* takeover SERVER: a drill, or an operator's decision. */
+static int
+report_takeover_cmd(struct daemon *d, int ac, char **av, struct buf *out)
+{
+	int i;
+
+	if (ac != 2) {
+		buf_putf(out, "usage: takeover SERVER");
+		return -1;
+	}
+	if ((i = conf_server_index(d->conf, av[1])) < 0) {
+		buf_putf(out, "no server \"%.64s\" in %s", av[1],
+		    d->conf->path);
+		return -1;
+	}
+	if (d->pcap_file != NULL) {
+		buf_putf(out, "reading %s, not capturing: nothing to take over",
+		    d->pcap_file);
+		return -1;
+	}
+	return takeover_force(d->takeover, (size_t)i, out);
 }
 
 int
@@ -663,6 +1067,9 @@ daemon_control(void *arg, int ac, char **av, struct buf *out)
 {
 	struct daemon *d = arg;
 	int i, json = 0, limit = 50;
+
+	if (strcmp(av[0], "takeover") == 0)
+		return report_takeover_cmd(d, ac, av, out);
 
 	for (i = 1; i < ac; i++) {
 		if (strcmp(av[i], "--json") == 0)

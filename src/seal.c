@@ -494,6 +494,99 @@ aead(int enc, const uint8_t okm[SEAL_OKM_LEN], const uint8_t *aad,
 	return ok;
 }
 
+/* Local state at rest */
+
+int
+seal_local_key(const struct seal_key *k, const char *label,
+    uint8_t key[SEAL_LOCAL_KEY_LEN])
+{
+	EVP_PKEY_CTX *ctx;
+	uint8_t raw[SEAL_PUBKEY_LEN];
+	size_t rawlen = sizeof(raw), len = SEAL_LOCAL_KEY_LEN;
+	int ok = 0;
+
+	if (k == NULL || !k->has_private)
+		return SEAL_ERR_KEY;
+	if (EVP_PKEY_get_raw_private_key(k->pkey, raw, &rawlen) != 1 ||
+	    rawlen != sizeof(raw)) {
+		OPENSSL_cleanse(raw, sizeof(raw));
+		return SEAL_ERR_KEY;
+	}
+	if ((ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL)) != NULL &&
+	    EVP_PKEY_derive_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) == 1 &&
+	    EVP_PKEY_CTX_set1_hkdf_key(ctx, raw, (int)rawlen) == 1 &&
+	    EVP_PKEY_CTX_add1_hkdf_info(ctx, (const unsigned char *)label,
+	    (int)strlen(label)) == 1 &&
+	    EVP_PKEY_derive(ctx, key, &len) == 1 && len == SEAL_LOCAL_KEY_LEN)
+		ok = 1;
+	EVP_PKEY_CTX_free(ctx);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	if (!ok)
+		OPENSSL_cleanse(key, SEAL_LOCAL_KEY_LEN);
+	return ok ? SEAL_OK : SEAL_ERR_CRYPTO;
+}
+
+int
+seal_local_box(const uint8_t key[SEAL_LOCAL_KEY_LEN], const uint8_t *aad,
+    size_t aad_len, const uint8_t *pt, size_t len, struct buf *out)
+{
+	uint8_t okm[SEAL_OKM_LEN], *p;
+	int r = SEAL_ERR_CRYPTO;
+
+	if (len > BUF_MAX_SIZE - SEAL_LOCAL_OVERHEAD || aad_len > INT32_MAX)
+		return SEAL_ERR_OVERSIZE;
+	memcpy(okm, key, SEAL_AEAD_KEY_LEN);
+	arc4random_buf(okm + SEAL_AEAD_KEY_LEN, SEAL_NONCE_LEN);
+	if (buf_reserve(out, SEAL_NONCE_LEN + len + SEAL_TAG_LEN, &p) != 0) {
+		r = SEAL_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(p, okm + SEAL_AEAD_KEY_LEN, SEAL_NONCE_LEN);
+	if (aead(1, okm, aad, aad_len, pt, len, p + SEAL_NONCE_LEN,
+	    p + SEAL_NONCE_LEN + len))
+		r = SEAL_OK;
+ out:
+	OPENSSL_cleanse(okm, sizeof(okm));
+	return r;
+}
+
+int
+seal_local_open(const uint8_t key[SEAL_LOCAL_KEY_LEN], const uint8_t *aad,
+    size_t aad_len, const uint8_t *box, size_t len, struct buf *out)
+{
+	uint8_t okm[SEAL_OKM_LEN], tag[SEAL_TAG_LEN], *p;
+	const uint8_t *nonce, *ct;
+	struct buf b, tmp;
+	size_t ctlen;
+	int r = SEAL_ERR_DECRYPT;
+
+	buf_view(&b, box, len);
+	if (len < SEAL_LOCAL_OVERHEAD || aad_len > INT32_MAX)
+		return SEAL_ERR_TRUNCATED;
+	ctlen = len - SEAL_LOCAL_OVERHEAD;
+	nonce = buf_ptr(&b);
+	if (buf_skip(&b, SEAL_NONCE_LEN) != 0)
+		return SEAL_ERR_TRUNCATED;
+	ct = buf_ptr(&b);
+	if (buf_skip(&b, ctlen) != 0 || buf_get(&b, tag, sizeof(tag)) != 0)
+		return SEAL_ERR_TRUNCATED;
+	/* Into a wiped buffer first: nothing of a failed open reaches out. */
+	buf_init(&tmp, ctlen + 1);
+	buf_set_secret(&tmp);
+	memcpy(okm, key, SEAL_AEAD_KEY_LEN);
+	memcpy(okm + SEAL_AEAD_KEY_LEN, nonce, SEAL_NONCE_LEN);
+	if (buf_reserve(&tmp, ctlen, &p) != 0)
+		r = SEAL_ERR_NOMEM;
+	else if (aead(0, okm, aad, aad_len, ct, ctlen, p, tag))
+		r = buf_put(out, buf_ptr(&tmp), ctlen) == 0 ? SEAL_OK :
+		    SEAL_ERR_NOMEM;
+	buf_free(&tmp);
+	OPENSSL_cleanse(okm, sizeof(okm));
+	OPENSSL_cleanse(tag, sizeof(tag));
+	return r;
+}
+
 static int
 ed25519_sign(const struct seal_key *k, const uint8_t *msg, size_t len,
     uint8_t sig[SEAL_SIG_LEN])

@@ -165,6 +165,26 @@ int	seal_keyrec_encode(const struct seal_keyrec *kr, struct buf *out);
 int	seal_keyrec_decode(const uint8_t *p, size_t len,
 	    const struct seal_header *hdr, struct seal_keyrec **krp);
 
+/*
+ * Local state at rest (the daemon's own files, not export records): a
+ * 32-byte key derived from a private key (HKDF-SHA256 over its raw bytes,
+ * info = label), and ChaCha20-Poly1305 boxes under it with a random nonce,
+ * bound to aad: nonce (12) || ciphertext || tag (16).
+ */
+#define SEAL_LOCAL_KEY_LEN	32
+#define SEAL_LOCAL_OVERHEAD	(12 + 16)
+/* Derive the local key for label from private key k. */
+int	seal_local_key(const struct seal_key *k, const char *label,
+	    uint8_t key[SEAL_LOCAL_KEY_LEN]);
+/* Box pt under key, bound to aad; appends to out. */
+int	seal_local_box(const uint8_t key[SEAL_LOCAL_KEY_LEN],
+	    const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t len,
+	    struct buf *out);
+/* Open a box made by seal_local_box(); appends the plaintext to out. */
+int	seal_local_open(const uint8_t key[SEAL_LOCAL_KEY_LEN],
+	    const uint8_t *aad, size_t aad_len, const uint8_t *box, size_t len,
+	    struct buf *out);
+
 /* Text for an error value. */
 const char *seal_strerror(int r);
 

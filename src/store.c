@@ -23,6 +23,9 @@
 struct store {
 	sqlite3	*db;
 	char	*path;
+	/* Prepared once: saved every second for every busy connection. */
+	sqlite3_stmt	*ssh_sync_put;
+	sqlite3_stmt	*tcp_refs;
 };
 
 /*
@@ -85,6 +88,111 @@ static const char *const store_migrations[] = {
 	"  record   BLOB NOT NULL,"
 	"  PRIMARY KEY (server, conn_id, counter),"
 	"  FOREIGN KEY (server, conn_id) REFERENCES export_conns"
+	"    ON DELETE CASCADE) WITHOUT ROWID;",
+	/*
+	 * 2 -> 3: takeovers (DESIGN.md 4).  One row per takeover of a server
+	 * with the time of each phase (microseconds since 1970, NULL until
+	 * reached), and one row per connection it handled with its fate.
+	 */
+	"CREATE TABLE takeovers ("
+	"  id            INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  server        TEXT NOT NULL,"
+	"  cause         TEXT NOT NULL,"
+	"  state         TEXT NOT NULL,"
+	"  detail        TEXT,"
+	"  last_frame_us INTEGER,"
+	"  dead_us       INTEGER NOT NULL,"
+	"  fence_start_us INTEGER,"
+	"  fence_end_us  INTEGER,"
+	"  fence_result  TEXT,"
+	"  rebuilt_us    INTEGER,"
+	"  address_us    INTEGER,"
+	"  done_us       INTEGER,"
+	"  conns         INTEGER NOT NULL DEFAULT 0,"
+	"  recovered     INTEGER NOT NULL DEFAULT 0,"
+	"  reset         INTEGER NOT NULL DEFAULT 0,"
+	"  failed        INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX takeovers_server ON takeovers(server, id);"
+	"CREATE TABLE takeover_conns ("
+	"  takeover_id   INTEGER NOT NULL REFERENCES takeovers(id)"
+	"    ON DELETE CASCADE,"
+	"  n             INTEGER NOT NULL,"
+	"  client_addr   TEXT NOT NULL,"
+	"  client_port   INTEGER NOT NULL,"
+	"  service_addr  TEXT NOT NULL,"
+	"  service_port  INTEGER NOT NULL,"
+	"  fate          TEXT NOT NULL,"
+	"  reason        TEXT,"
+	"  in_bytes      INTEGER NOT NULL DEFAULT 0,"
+	"  out_bytes     INTEGER NOT NULL DEFAULT 0,"
+	"  in_off        INTEGER NOT NULL DEFAULT 0,"
+	"  out_off       INTEGER NOT NULL DEFAULT 0,"
+	"  last_frame_us INTEGER,"
+	"  rebuild_ns    INTEGER,"
+	"  started_us    INTEGER,"
+	"  pid           INTEGER,"
+	"  exit_status   INTEGER,"
+	"  ended_us      INTEGER,"
+	"  PRIMARY KEY (takeover_id, n)) WITHOUT ROWID;",
+	/*
+	 * 3 -> 4: resuming after a restart.  tcp_resume: what only a
+	 * connection's handshake showed (ISNs, options) and a recent offset
+	 * of each stream (to unwrap 32-bit sequence numbers), from the
+	 * handshake until the connection ends.  ssh_sync: per direction the
+	 * latest proven SSH packet boundary (offset, sequence number, KEX
+	 * number, packets and blocks since its keys, the CBC block before it,
+	 * which is ciphertext), the tracker's non-secret state (algorithms,
+	 * channels) and the setup log sealed with a key derived from the
+	 * recovery key (NULL without one).  No column holds key material.
+	 * u64 values are stored as their int64 bit pattern.
+	 */
+	"CREATE TABLE tcp_resume ("
+	"  server      TEXT NOT NULL,"
+	"  family      INTEGER NOT NULL,"
+	"  client_addr TEXT NOT NULL,"
+	"  client_port INTEGER NOT NULL,"
+	"  server_addr TEXT NOT NULL,"
+	"  server_port INTEGER NOT NULL,"
+	"  c2s_isn     INTEGER NOT NULL,"
+	"  s2c_isn     INTEGER NOT NULL,"
+	"  c2s_mss     INTEGER NOT NULL,"
+	"  s2c_mss     INTEGER NOT NULL,"
+	"  c2s_wscale  INTEGER NOT NULL,"
+	"  s2c_wscale  INTEGER NOT NULL,"
+	"  sack        INTEGER NOT NULL,"
+	"  timestamps  INTEGER NOT NULL,"
+	"  c2s_ref     INTEGER NOT NULL,"
+	"  s2c_ref     INTEGER NOT NULL,"
+	"  created_us  INTEGER NOT NULL,"
+	"  updated_us  INTEGER NOT NULL,"
+	"  PRIMARY KEY (server, family, client_addr, client_port,"
+	"    server_addr, server_port)) WITHOUT ROWID;"
+	"CREATE TABLE ssh_sync ("
+	"  server      TEXT NOT NULL,"
+	"  family      INTEGER NOT NULL,"
+	"  client_addr TEXT NOT NULL,"
+	"  client_port INTEGER NOT NULL,"
+	"  server_addr TEXT NOT NULL,"
+	"  server_port INTEGER NOT NULL,"
+	"  updated_us  INTEGER NOT NULL,"
+	"  c2s_off     INTEGER,"
+	"  c2s_seqnr   INTEGER,"
+	"  c2s_kex     INTEGER,"
+	"  c2s_packets INTEGER,"
+	"  c2s_blocks  INTEGER,"
+	"  c2s_cbc     BLOB,"
+	"  s2c_off     INTEGER,"
+	"  s2c_seqnr   INTEGER,"
+	"  s2c_kex     INTEGER,"
+	"  s2c_packets INTEGER,"
+	"  s2c_blocks  INTEGER,"
+	"  s2c_cbc     BLOB,"
+	"  state       BLOB NOT NULL,"
+	"  setup_log   BLOB,"
+	"  PRIMARY KEY (server, family, client_addr, client_port,"
+	"    server_addr, server_port),"
+	"  FOREIGN KEY (server, family, client_addr, client_port,"
+	"    server_addr, server_port) REFERENCES tcp_resume"
 	"    ON DELETE CASCADE) WITHOUT ROWID;",
 };
 
@@ -252,6 +360,8 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	sqlite3_finalize(st->ssh_sync_put);
+	sqlite3_finalize(st->tcp_refs);
 	if (st->db != NULL)
 		sqlite3_close_v2(st->db);
 	free(st->path);
@@ -673,4 +783,564 @@ store_export_purge(struct store *st, int64_t before_us)
 		log_error("store: export purge: %s", sqlite3_errmsg(st->db));
 	sqlite3_finalize(s);
 	return r;
+}
+
+/* Takeovers */
+
+int
+store_batch_begin(struct store *st)
+{
+	if (store_begin(st) != 0) {
+		log_error("store: begin: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_batch_end(struct store *st)
+{
+	if (store_end(st, 1) != 0) {
+		log_error("store: commit: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* Bind v, or NULL when it is 0 (not reached yet). */
+static void
+store_bind_time(sqlite3_stmt *s, int i, int64_t v)
+{
+	if (v != 0)
+		sqlite3_bind_int64(s, i, v);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static void
+store_bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v != NULL && v[0] != '\0')
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+int64_t
+store_takeover_new(struct store *st, const struct store_takeover *t)
+{
+	sqlite3_stmt *s;
+	int64_t id = -1;
+
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO takeovers (server, "
+	    "cause, state, detail, last_frame_us, dead_us) VALUES (?, ?, ?, "
+	    "?, ?, ?)", -1, &s, NULL) != SQLITE_OK) {
+		log_error("store: takeover: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_text(s, 1, t->server, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, t->cause, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, t->state, -1, SQLITE_TRANSIENT);
+	store_bind_text_or_null(s, 4, t->detail);
+	store_bind_time(s, 5, t->last_frame_us);
+	sqlite3_bind_int64(s, 6, t->dead_us);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		id = sqlite3_last_insert_rowid(st->db);
+	else
+		log_error("store: takeover: %s", sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+	return id;
+}
+
+int
+store_takeover_update(struct store *st, const struct store_takeover *t)
+{
+	sqlite3_stmt *s;
+	int r = -1, i = 1;
+
+	if (sqlite3_prepare_v2(st->db, "UPDATE takeovers SET state = ?, "
+	    "detail = ?, fence_start_us = ?, fence_end_us = ?, "
+	    "fence_result = ?, rebuilt_us = ?, address_us = ?, done_us = ?, "
+	    "conns = ?, recovered = ?, reset = ?, failed = ? WHERE id = ?",
+	    -1, &s, NULL) != SQLITE_OK) {
+		log_error("store: takeover: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_text(s, i++, t->state, -1, SQLITE_TRANSIENT);
+	store_bind_text_or_null(s, i++, t->detail);
+	store_bind_time(s, i++, t->fence_start_us);
+	store_bind_time(s, i++, t->fence_end_us);
+	store_bind_text_or_null(s, i++, t->fence_result);
+	store_bind_time(s, i++, t->rebuilt_us);
+	store_bind_time(s, i++, t->address_us);
+	store_bind_time(s, i++, t->done_us);
+	sqlite3_bind_int64(s, i++, (int64_t)t->conns);
+	sqlite3_bind_int64(s, i++, (int64_t)t->recovered);
+	sqlite3_bind_int64(s, i++, (int64_t)t->reset);
+	sqlite3_bind_int64(s, i++, (int64_t)t->failed);
+	sqlite3_bind_int64(s, i++, t->id);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		r = 0;
+	else
+		log_error("store: takeover: %s", sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+store_takeover_conn_put(struct store *st, const struct store_takeover_conn *c)
+{
+	sqlite3_stmt *s;
+	int r = -1, i = 1;
+
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO takeover_conns "
+	    "(takeover_id, n, client_addr, client_port, service_addr, "
+	    "service_port, fate, reason, in_bytes, out_bytes, in_off, "
+	    "out_off, last_frame_us, rebuild_ns, started_us, pid, "
+	    "exit_status, ended_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL) != SQLITE_OK) {
+		log_error("store: takeover connection: %s",
+		    sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_int64(s, i++, c->takeover_id);
+	sqlite3_bind_int64(s, i++, c->n);
+	sqlite3_bind_text(s, i++, c->client_addr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, i++, c->client_port);
+	sqlite3_bind_text(s, i++, c->service_addr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, i++, c->service_port);
+	sqlite3_bind_text(s, i++, c->fate, -1, SQLITE_TRANSIENT);
+	store_bind_text_or_null(s, i++, c->reason);
+	sqlite3_bind_int64(s, i++, (int64_t)c->in_bytes);
+	sqlite3_bind_int64(s, i++, (int64_t)c->out_bytes);
+	sqlite3_bind_int64(s, i++, (int64_t)c->in_off);
+	sqlite3_bind_int64(s, i++, (int64_t)c->out_off);
+	store_bind_time(s, i++, c->last_frame_us);
+	if (c->rebuild_ns >= 0)
+		sqlite3_bind_int64(s, i++, c->rebuild_ns);
+	else
+		sqlite3_bind_null(s, i++);
+	store_bind_time(s, i++, c->started_us);
+	store_bind_time(s, i++, c->pid);
+	if (c->exited)
+		sqlite3_bind_int(s, i++, c->exit_status);
+	else
+		sqlite3_bind_null(s, i++);
+	store_bind_time(s, i++, c->ended_us);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		r = 0;
+	else
+		log_error("store: takeover connection: %s",
+		    sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+	return r;
+}
+
+static int64_t
+store_column_time(sqlite3_stmt *s, int col)
+{
+	return sqlite3_column_type(s, col) == SQLITE_NULL ? 0 :
+	    sqlite3_column_int64(s, col);
+}
+
+int
+store_takeovers(struct store *st, int latest, store_takeover_cb cb,
+    void *arg)
+{
+	struct store_takeover t;
+	sqlite3_stmt *s;
+	int rc, i;
+
+	if (sqlite3_prepare_v2(st->db, latest ?
+	    "SELECT id, server, cause, state, detail, last_frame_us, dead_us, "
+	    "fence_start_us, fence_end_us, fence_result, rebuilt_us, "
+	    "address_us, done_us, conns, recovered, reset, failed FROM "
+	    "takeovers WHERE id IN (SELECT max(id) FROM takeovers GROUP BY "
+	    "server) ORDER BY server" :
+	    "SELECT id, server, cause, state, detail, last_frame_us, dead_us, "
+	    "fence_start_us, fence_end_us, fence_result, rebuilt_us, "
+	    "address_us, done_us, conns, recovered, reset, failed FROM "
+	    "takeovers ORDER BY id", -1, &s, NULL) != SQLITE_OK) {
+		log_error("store: takeovers: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&t, 0, sizeof(t));
+		i = 0;
+		t.id = sqlite3_column_int64(s, i++);
+		t.server = store_column_text(s, i++);
+		t.cause = store_column_text(s, i++);
+		t.state = store_column_text(s, i++);
+		t.detail = store_column_text(s, i++);
+		t.last_frame_us = store_column_time(s, i++);
+		t.dead_us = store_column_time(s, i++);
+		t.fence_start_us = store_column_time(s, i++);
+		t.fence_end_us = store_column_time(s, i++);
+		t.fence_result = store_column_text(s, i++);
+		t.rebuilt_us = store_column_time(s, i++);
+		t.address_us = store_column_time(s, i++);
+		t.done_us = store_column_time(s, i++);
+		t.conns = (uint64_t)sqlite3_column_int64(s, i++);
+		t.recovered = (uint64_t)sqlite3_column_int64(s, i++);
+		t.reset = (uint64_t)sqlite3_column_int64(s, i++);
+		t.failed = (uint64_t)sqlite3_column_int64(s, i++);
+		if (cb(arg, &t) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		log_error("store: takeovers: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_takeover_conns(struct store *st, int64_t takeover_id,
+    store_takeover_conn_cb cb, void *arg)
+{
+	struct store_takeover_conn c;
+	sqlite3_stmt *s;
+	int rc, i;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT takeover_id, n, client_addr, "
+	    "client_port, service_addr, service_port, fate, reason, in_bytes, "
+	    "out_bytes, in_off, out_off, last_frame_us, rebuild_ns, "
+	    "started_us, pid, exit_status, ended_us FROM takeover_conns "
+	    "WHERE takeover_id = ? ORDER BY n", -1, &s, NULL) != SQLITE_OK) {
+		log_error("store: takeover connections: %s",
+		    sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, takeover_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&c, 0, sizeof(c));
+		i = 0;
+		c.takeover_id = sqlite3_column_int64(s, i++);
+		c.n = sqlite3_column_int64(s, i++);
+		c.client_addr = store_column_text(s, i++);
+		c.client_port = (uint16_t)sqlite3_column_int(s, i++);
+		c.service_addr = store_column_text(s, i++);
+		c.service_port = (uint16_t)sqlite3_column_int(s, i++);
+		c.fate = store_column_text(s, i++);
+		c.reason = store_column_text(s, i++);
+		c.in_bytes = (uint64_t)sqlite3_column_int64(s, i++);
+		c.out_bytes = (uint64_t)sqlite3_column_int64(s, i++);
+		c.in_off = (uint64_t)sqlite3_column_int64(s, i++);
+		c.out_off = (uint64_t)sqlite3_column_int64(s, i++);
+		c.last_frame_us = store_column_time(s, i++);
+		c.rebuild_ns = sqlite3_column_type(s, i) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(s, i);
+		i++;
+		c.started_us = store_column_time(s, i++);
+		c.pid = store_column_time(s, i++);
+		c.exited = sqlite3_column_type(s, i) != SQLITE_NULL;
+		c.exit_status = sqlite3_column_int(s, i++);
+		c.ended_us = store_column_time(s, i++);
+		if (cb(arg, &c) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		log_error("store: takeover connections: %s",
+		    sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* Resuming after a restart */
+
+/* Bind the six key columns from parameter i on; the next parameter. */
+static int
+store_bind_key(sqlite3_stmt *s, int i, const struct store_conn_key *k)
+{
+	sqlite3_bind_text(s, i++, k->server, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, i++, k->family);
+	sqlite3_bind_text(s, i++, k->client_addr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, i++, k->client_port);
+	sqlite3_bind_text(s, i++, k->server_addr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, i++, k->server_port);
+	return i;
+}
+
+#define STORE_KEY_COLS	"server, family, client_addr, client_port, " \
+			"server_addr, server_port"
+#define STORE_KEY_WHERE	"server = ? AND family = ? AND client_addr = ? " \
+			"AND client_port = ? AND server_addr = ? AND " \
+			"server_port = ?"
+
+/* Run a prepared statement to completion; 0 or -1 (logged as what). */
+static int
+store_step_done(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int r = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+
+	if (r != 0)
+		log_error("store: %s: %s", what, sqlite3_errmsg(st->db));
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+store_tcp_resume_put(struct store *st, const struct store_tcp_resume *t)
+{
+	sqlite3_stmt *s;
+	int i, d;
+
+	/* An upsert: a REPLACE would delete the row, and its sync point. */
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO tcp_resume ("
+	    STORE_KEY_COLS ", c2s_isn, s2c_isn, c2s_mss, s2c_mss, "
+	    "c2s_wscale, s2c_wscale, sack, timestamps, c2s_ref, s2c_ref, "
+	    "created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (" STORE_KEY_COLS ") DO "
+	    "UPDATE SET c2s_isn = excluded.c2s_isn, "
+	    "s2c_isn = excluded.s2c_isn, c2s_mss = excluded.c2s_mss, "
+	    "s2c_mss = excluded.s2c_mss, c2s_wscale = excluded.c2s_wscale, "
+	    "s2c_wscale = excluded.s2c_wscale, sack = excluded.sack, "
+	    "timestamps = excluded.timestamps, c2s_ref = excluded.c2s_ref, "
+	    "s2c_ref = excluded.s2c_ref, updated_us = excluded.updated_us",
+	    -1, &s, NULL) != SQLITE_OK) {
+		log_error("store: tcp resume: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	i = store_bind_key(s, 1, &t->key);
+	for (d = 0; d < 2; d++)
+		sqlite3_bind_int64(s, i++, t->isn[d]);
+	for (d = 0; d < 2; d++)
+		sqlite3_bind_int(s, i++, t->mss[d]);
+	for (d = 0; d < 2; d++)
+		sqlite3_bind_int(s, i++, t->wscale[d]);
+	sqlite3_bind_int(s, i++, t->sack);
+	sqlite3_bind_int(s, i++, t->timestamps);
+	for (d = 0; d < 2; d++)
+		sqlite3_bind_int64(s, i++, (int64_t)t->ref_off[d]);
+	sqlite3_bind_int64(s, i++, t->created_us);
+	sqlite3_bind_int64(s, i++, t->updated_us);
+	return store_step_done(st, s, "tcp resume");
+}
+
+/*
+ * A cached statement: prepared at first use, reset and unbound after each
+ * (store_step_cached()).
+ */
+static sqlite3_stmt *
+store_cached(struct store *st, sqlite3_stmt **sp, const char *sql,
+    const char *what)
+{
+	if (*sp == NULL && sqlite3_prepare_v3(st->db, sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, sp, NULL) != SQLITE_OK) {
+		log_error("store: %s: %s", what, sqlite3_errmsg(st->db));
+		*sp = NULL;
+	}
+	return *sp;
+}
+
+static int
+store_step_cached(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int r = sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+
+	if (r != 0)
+		log_error("store: %s: %s", what, sqlite3_errmsg(st->db));
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return r;
+}
+
+int
+store_tcp_resume_refs(struct store *st, const struct store_conn_key *k,
+    const uint64_t ref_off[2])
+{
+	sqlite3_stmt *s;
+
+	if ((s = store_cached(st, &st->tcp_refs, "UPDATE tcp_resume SET "
+	    "c2s_ref = ?, s2c_ref = ?, updated_us = ? WHERE " STORE_KEY_WHERE,
+	    "tcp resume offsets")) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (int64_t)ref_off[0]);
+	sqlite3_bind_int64(s, 2, (int64_t)ref_off[1]);
+	sqlite3_bind_int64(s, 3, store_now_us());
+	store_bind_key(s, 4, k);
+	return store_step_cached(st, s, "tcp resume offsets");
+}
+
+int
+store_tcp_resume_delete(struct store *st, const struct store_conn_key *k)
+{
+	sqlite3_stmt *s;
+
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM tcp_resume WHERE "
+	    STORE_KEY_WHERE, -1, &s, NULL) != SQLITE_OK) {
+		log_error("store: tcp resume: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	store_bind_key(s, 1, k);
+	return store_step_done(st, s, "tcp resume delete");
+}
+
+/* Bind one direction's position (NULLs when not valid) from i on. */
+static int
+store_bind_pos(sqlite3_stmt *s, int i, const struct store_ssh_pos *p)
+{
+	int j;
+
+	if (!p->valid) {
+		for (j = 0; j < 6; j++)
+			sqlite3_bind_null(s, i++);
+		return i;
+	}
+	sqlite3_bind_int64(s, i++, (int64_t)p->off);
+	sqlite3_bind_int64(s, i++, p->seqnr);
+	sqlite3_bind_int64(s, i++, p->kex_number);
+	sqlite3_bind_int64(s, i++, (int64_t)p->packets);
+	sqlite3_bind_int64(s, i++, (int64_t)p->blocks);
+	if (p->cbc != NULL)
+		sqlite3_bind_blob(s, i++, p->cbc, (int)p->cbc_len,
+		    SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_zeroblob(s, i++, 0);
+	return i;
+}
+
+/*
+ * A direction without a valid position keeps the saved one (all its
+ * columns, or none: a position is one unit).
+ */
+#define STORE_POS_UPDATE(d) \
+	#d "_off = CASE WHEN excluded." #d "_off IS NULL THEN " #d "_off " \
+	"ELSE excluded." #d "_off END, " \
+	#d "_seqnr = CASE WHEN excluded." #d "_off IS NULL THEN " #d \
+	"_seqnr ELSE excluded." #d "_seqnr END, " \
+	#d "_kex = CASE WHEN excluded." #d "_off IS NULL THEN " #d \
+	"_kex ELSE excluded." #d "_kex END, " \
+	#d "_packets = CASE WHEN excluded." #d "_off IS NULL THEN " #d \
+	"_packets ELSE excluded." #d "_packets END, " \
+	#d "_blocks = CASE WHEN excluded." #d "_off IS NULL THEN " #d \
+	"_blocks ELSE excluded." #d "_blocks END, " \
+	#d "_cbc = CASE WHEN excluded." #d "_off IS NULL THEN " #d \
+	"_cbc ELSE excluded." #d "_cbc END, "
+
+int
+store_ssh_sync_put(struct store *st, const struct store_ssh_sync *y)
+{
+	sqlite3_stmt *s;
+	int i;
+
+	if ((s = store_cached(st, &st->ssh_sync_put, "INSERT INTO ssh_sync ("
+	    STORE_KEY_COLS ", updated_us, c2s_off, c2s_seqnr, c2s_kex, "
+	    "c2s_packets, c2s_blocks, c2s_cbc, s2c_off, s2c_seqnr, s2c_kex, "
+	    "s2c_packets, s2c_blocks, s2c_cbc, state, setup_log) VALUES (?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT (" STORE_KEY_COLS ") DO UPDATE SET "
+	    "updated_us = excluded.updated_us, "
+	    STORE_POS_UPDATE(c2s) STORE_POS_UPDATE(s2c)
+	    "state = excluded.state, setup_log = CASE WHEN ? THEN "
+	    "excluded.setup_log ELSE setup_log END", "ssh sync")) == NULL)
+		return -1;
+	i = store_bind_key(s, 1, &y->key);
+	sqlite3_bind_int64(s, i++, y->updated_us);
+	i = store_bind_pos(s, i, &y->dir[0]);
+	i = store_bind_pos(s, i, &y->dir[1]);
+	sqlite3_bind_blob(s, i++, y->state, (int)y->state_len,
+	    SQLITE_TRANSIENT);
+	if (y->log != NULL)
+		sqlite3_bind_blob(s, i++, y->log, (int)y->log_len,
+		    SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i++);
+	sqlite3_bind_int(s, i++, y->log_set);
+	return store_step_cached(st, s, "ssh sync");
+}
+
+/* One direction's position from column i on (six columns). */
+static void
+store_column_pos(sqlite3_stmt *s, int i, struct store_ssh_pos *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		return;
+	p->valid = 1;
+	p->off = (uint64_t)sqlite3_column_int64(s, i++);
+	p->seqnr = (uint32_t)sqlite3_column_int64(s, i++);
+	p->kex_number = (uint32_t)sqlite3_column_int64(s, i++);
+	p->packets = (uint64_t)sqlite3_column_int64(s, i++);
+	p->blocks = (uint64_t)sqlite3_column_int64(s, i++);
+	p->cbc = sqlite3_column_blob(s, i);
+	p->cbc_len = (size_t)sqlite3_column_bytes(s, i);
+	if (p->cbc_len == 0)
+		p->cbc = NULL;
+}
+
+int
+store_resume_load(struct store *st, store_resume_cb cb, void *arg)
+{
+	struct store_tcp_resume t;
+	struct store_ssh_sync y;
+	sqlite3_stmt *s;
+	int rc, i, d;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT t.server, t.family, "
+	    "t.client_addr, t.client_port, t.server_addr, t.server_port, "
+	    "c2s_isn, s2c_isn, c2s_mss, s2c_mss, c2s_wscale, s2c_wscale, "
+	    "sack, timestamps, c2s_ref, s2c_ref, created_us, t.updated_us, "
+	    "y.updated_us, c2s_off, c2s_seqnr, c2s_kex, c2s_packets, "
+	    "c2s_blocks, c2s_cbc, s2c_off, s2c_seqnr, s2c_kex, s2c_packets, "
+	    "s2c_blocks, s2c_cbc, state, setup_log FROM tcp_resume t "
+	    "LEFT JOIN ssh_sync y USING (" STORE_KEY_COLS ") "
+	    "ORDER BY t.created_us", -1, &s, NULL) != SQLITE_OK) {
+		log_error("store: resume load: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&t, 0, sizeof(t));
+		memset(&y, 0, sizeof(y));
+		i = 0;
+		t.key.server = store_column_text(s, i++);
+		t.key.family = sqlite3_column_int(s, i++);
+		t.key.client_addr = store_column_text(s, i++);
+		t.key.client_port = (uint16_t)sqlite3_column_int(s, i++);
+		t.key.server_addr = store_column_text(s, i++);
+		t.key.server_port = (uint16_t)sqlite3_column_int(s, i++);
+		for (d = 0; d < 2; d++)
+			t.isn[d] = (uint32_t)sqlite3_column_int64(s, i++);
+		for (d = 0; d < 2; d++)
+			t.mss[d] = sqlite3_column_int(s, i++);
+		for (d = 0; d < 2; d++)
+			t.wscale[d] = sqlite3_column_int(s, i++);
+		t.sack = sqlite3_column_int(s, i++);
+		t.timestamps = sqlite3_column_int(s, i++);
+		for (d = 0; d < 2; d++)
+			t.ref_off[d] = (uint64_t)sqlite3_column_int64(s, i++);
+		t.created_us = sqlite3_column_int64(s, i++);
+		t.updated_us = sqlite3_column_int64(s, i++);
+		y.key = t.key;
+		if (sqlite3_column_type(s, i) != SQLITE_NULL) {
+			y.updated_us = sqlite3_column_int64(s, i++);
+			store_column_pos(s, i, &y.dir[0]);
+			i += 6;
+			store_column_pos(s, i, &y.dir[1]);
+			i += 6;
+			y.state = sqlite3_column_blob(s, i);
+			y.state_len = (size_t)sqlite3_column_bytes(s, i++);
+			y.log = sqlite3_column_blob(s, i);
+			y.log_len = (size_t)sqlite3_column_bytes(s, i++);
+			if (y.log_len == 0)
+				y.log = NULL;
+		}
+		if (cb(arg, &t, y.state != NULL ? &y : NULL) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		log_error("store: resume load: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
 }

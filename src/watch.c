@@ -12,10 +12,35 @@
 #include "keystore.h"
 #include "log.h"
 #include "pkt.h"
+#include "resume.h"
 #include "sshtrack.h"
 #include "watch.h"
 
 #define WATCH_EXPIRE_INTERVAL	5.0	/* seconds between timeout sweeps */
+/*
+ * Saving for a restart (resume): a connection at most once a second, a
+ * tick every quarter of one taking at most 10 ms of the loop (the rest
+ * waits for the next tick: those saved least recently go first).
+ */
+#define WATCH_SAVE_INTERVAL	0.25
+#define WATCH_SAVE_EVERY	1.0
+#define WATCH_SAVE_BUDGET	0.010
+#define WATCH_MAC_BUCKETS	1024
+#define WATCH_MAC_MAX		65536	/* peers remembered */
+
+/* The MAC a peer's frames come with (for the takeover's neighbour pins). */
+struct watch_mac {
+	struct pkt_addr		 addr;
+	uint8_t			 mac[6];
+	struct watch_mac	*next;
+};
+
+/* Who consumes a server's connections instead of the SSH tracker. */
+struct watch_consumer {
+	struct tcptrack_ops	 ops;
+	void			*arg;
+	int			 set;
+};
 
 struct watch {
 	struct ev_loop		*loop;
@@ -30,8 +55,18 @@ struct watch {
 	ev_timer		 expire;
 	struct watch_stats	 st;
 	struct pkt_addr		 addrs[CONF_MAX_SERVERS];
+	struct watch_consumer	 consumer[CONF_MAX_SERVERS];
+	double			 last_server[CONF_MAX_SERVERS];
+	int			 released[CONF_MAX_SERVERS];
+	struct watch_mac	*macs[WATCH_MAC_BUCKETS];
+	size_t			 nmacs;
 	struct log_ratelimit	 rl_malformed;
 	int			 offline;	/* reading a file */
+	/* Saved for a restart (live only): resume.h. */
+	struct resume		*resume;
+	ev_timer		 save;
+	double			 save_now, save_until;	/* this tick */
+	int			 stopping;	/* ends are shutdown, not ends */
 };
 
 static void
@@ -49,6 +84,49 @@ watch_server_of(const struct watch *w, const struct pkt_addr *a)
 	for (i = 0; i < w->conf->nservers; i++)
 		if (memcmp(&w->addrs[i], a, sizeof(*a)) == 0)
 			return (int)i;
+	return -1;
+}
+
+static unsigned
+watch_mac_hash(const struct pkt_addr *a)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < sizeof(a->a); i++)
+		h = (h ^ a->a[i]) * 16777619u;
+	return h % WATCH_MAC_BUCKETS;
+}
+
+static void
+watch_mac_note(struct watch *w, const struct pkt_addr *a, const uint8_t *mac)
+{
+	struct watch_mac *m, **head = &w->macs[watch_mac_hash(a)];
+
+	for (m = *head; m != NULL; m = m->next)
+		if (memcmp(&m->addr, a, sizeof(*a)) == 0) {
+			memcpy(m->mac, mac, 6);
+			return;
+		}
+	if (w->nmacs >= WATCH_MAC_MAX || (m = calloc(1, sizeof(*m))) == NULL)
+		return;
+	m->addr = *a;
+	memcpy(m->mac, mac, 6);
+	m->next = *head;
+	*head = m;
+	w->nmacs++;
+}
+
+int
+watch_peer_mac(struct watch *w, const struct pkt_addr *a, uint8_t mac[6])
+{
+	struct watch_mac *m;
+
+	for (m = w->macs[watch_mac_hash(a)]; m != NULL; m = m->next)
+		if (memcmp(&m->addr, a, sizeof(*a)) == 0) {
+			memcpy(mac, m->mac, 6);
+			return 0;
+		}
 	return -1;
 }
 
@@ -94,7 +172,15 @@ watch_frame(void *arg, int linktype, const uint8_t *frame, size_t caplen,
 		w->st.other++;
 		return;
 	}
+	if (w->released[srv]) {
+		w->st.other++;		/* this host's own traffic now */
+		return;
+	}
 	w->st.tcp++;
+	if (from_server && ts > w->last_server[srv])
+		w->last_server[srv] = ts;
+	else if (!from_server && seg.has_mac)
+		watch_mac_note(w, &seg.src, seg.src_mac);
 	/* A file is history: it says nothing of the servers' health now. */
 	if (!w->offline)
 		health_frame(w->health, srv, from_server, !from_server &&
@@ -113,13 +199,28 @@ watch_health_change(void *arg, int server, enum health_state from,
 		w->cb(w->arg, (size_t)server, from, to, why);
 }
 
-/* The TCP tracker's consumer is the SSH tracker. */
+/*
+ * The TCP tracker's consumer is the SSH tracker, unless the server has a
+ * consumer of its own (watch_set_consumer()).
+ */
+static const struct watch_consumer *
+watch_consumer_of(struct watch *w, const struct tcptrack_conn *c)
+{
+	int srv = watch_server_of(w, &c->server);
+
+	return srv >= 0 && w->consumer[srv].set ? &w->consumer[srv] : NULL;
+}
+
 static void
 watch_conn_new(void *arg, struct tcptrack_conn *c)
 {
 	struct watch *w = arg;
+	const struct watch_consumer *wc = watch_consumer_of(w, c);
 
-	sshtrack_conn_new(w->ssh, c);
+	if (wc == NULL)
+		sshtrack_conn_new(w->ssh, c);
+	else if (wc->ops.conn_new != NULL)
+		wc->ops.conn_new(wc->arg, c);
 }
 
 static void
@@ -127,16 +228,24 @@ watch_data(void *arg, struct tcptrack_conn *c, int dir, uint64_t off,
     const uint8_t *p, size_t len)
 {
 	struct watch *w = arg;
+	const struct watch_consumer *wc = watch_consumer_of(w, c);
 
-	sshtrack_data(w->ssh, c, dir, off, p, len);
+	if (wc == NULL)
+		sshtrack_data(w->ssh, c, dir, off, p, len);
+	else if (wc->ops.data != NULL)
+		wc->ops.data(wc->arg, c, dir, off, p, len);
 }
 
 static void
 watch_acked(void *arg, struct tcptrack_conn *c, int dir, uint64_t acked)
 {
 	struct watch *w = arg;
+	const struct watch_consumer *wc = watch_consumer_of(w, c);
 
-	sshtrack_acked(w->ssh, c, dir, acked);
+	if (wc == NULL)
+		sshtrack_acked(w->ssh, c, dir, acked);
+	else if (wc->ops.acked != NULL)
+		wc->ops.acked(wc->arg, c, dir, acked);
 }
 
 static void
@@ -144,20 +253,45 @@ watch_gap(void *arg, struct tcptrack_conn *c, int dir, uint64_t off,
     uint64_t len)
 {
 	struct watch *w = arg;
+	const struct watch_consumer *wc = watch_consumer_of(w, c);
 
-	sshtrack_gap(w->ssh, c, dir, off, len);
+	if (wc == NULL)
+		sshtrack_gap(w->ssh, c, dir, off, len);
+	else if (wc->ops.gap != NULL)
+		wc->ops.gap(wc->arg, c, dir, off, len);
 }
 
 static void
 watch_conn_end(void *arg, struct tcptrack_conn *c, const char *why)
 {
 	struct watch *w = arg;
+	const struct watch_consumer *wc = watch_consumer_of(w, c);
 	char cli[64], srv[64];
+	int srvi;
 
 	debug_f("%s -> %s ended: %s",
 	    pkt_endpoint_str(&c->client, c->cport, cli, sizeof(cli)),
 	    pkt_endpoint_str(&c->server, c->sport, srv, sizeof(srv)), why);
-	sshtrack_conn_end(w->ssh, c);
+	if (w->resume != NULL && !w->stopping &&
+	    (srvi = watch_server_of(w, &c->server)) >= 0)
+		resume_forget(w->resume, (size_t)srvi, c);
+	if (wc == NULL)
+		sshtrack_conn_end(w->ssh, c);
+	else if (wc->ops.conn_end != NULL)
+		wc->ops.conn_end(wc->arg, c, why);
+}
+
+/* A resumed connection's direction re-anchored (after a restart). */
+static void
+watch_resumed(void *arg, struct tcptrack_conn *c, int dir, uint64_t off)
+{
+	struct watch *w = arg;
+	const struct watch_consumer *wc = watch_consumer_of(w, c);
+
+	if (wc == NULL)
+		sshtrack_resumed(w->ssh, c, dir, off);
+	else if (wc->ops.resumed != NULL)
+		wc->ops.resumed(wc->arg, c, dir, off);
 }
 
 /* Endpoints of c in the export records' terms. */
@@ -190,6 +324,8 @@ watch_keys(void *arg, const struct tcptrack_conn *c, uint32_t kex_number)
 		return NULL;
 	watch_endpoints(c, &family, &cli, &svc);
 	kr = keystore_find_tuple(w->keystore, (size_t)srv, family, &cli, &svc);
+	if (kex_number == SSHTRACK_KEX_NEWEST)
+		return kr;
 	return kr != NULL && kr->kex_number == kex_number ? kr : NULL;
 }
 
@@ -222,6 +358,52 @@ watch_expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	tcptrack_expire(w->tcp, ev_now(loop));
 }
 
+/* Save what changed for a restart (one transaction), and go on with searches. */
+static void
+watch_save_iter(void *arg, struct tcptrack_conn *c)
+{
+	struct watch *w = arg;
+	int srv = watch_server_of(w, &c->server);
+
+	if (srv < 0 || w->released[srv] ||
+	    (c->saved && w->save_now - c->saved_time < WATCH_SAVE_EVERY) ||
+	    ev_time() > w->save_until)
+		return;
+	if (resume_save(w->resume, (size_t)srv, c,
+	    watch_consumer_of(w, c) == NULL ? w->ssh : NULL))
+		c->saved_time = w->save_now;
+}
+
+/* Save what changed, within budget seconds (0: all of it). */
+static void
+watch_save_all(struct watch *w, double budget)
+{
+	w->save_now = ev_time();
+	w->save_until = budget > 0 ? w->save_now + budget : 1e300;
+	resume_begin(w->resume);
+	tcptrack_foreach(w->tcp, watch_save_iter, w);
+	resume_end(w->resume);
+}
+
+static void
+watch_save_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct watch *w = t->data;
+
+	(void)loop;
+	(void)revents;
+	watch_save_all(w, WATCH_SAVE_BUDGET);
+	sshtrack_poll(w->ssh);
+}
+
+static int
+watch_ssh_tracked_cb(void *arg, size_t server)
+{
+	struct watch *w = arg;
+
+	return server < w->conf->nservers && !w->consumer[server].set;
+}
+
 int
 watch_init(struct ev_loop *loop, const struct conf *c, struct keystore *ks,
     watch_health_cb cb, void *arg, struct watch **out, char *err,
@@ -249,6 +431,7 @@ watch_init(struct ev_loop *loop, const struct conf *c, struct keystore *ks,
 	ops.acked = watch_acked;
 	ops.gap = watch_gap;
 	ops.conn_end = watch_conn_end;
+	ops.resumed = watch_resumed;
 	if ((w->ssh = sshtrack_new(NULL, watch_keys, w)) == NULL ||
 	    (w->tcp = tcptrack_new(NULL, &ops, w)) == NULL ||
 	    (w->health = health_new(loop, watch_health_change, w)) == NULL) {
@@ -274,8 +457,19 @@ watch_init(struct ev_loop *loop, const struct conf *c, struct keystore *ks,
 		hp.probe_port = s->ports[0];
 		health_add_server(w->health, s->name, &w->addrs[i], &hp);
 	}
-	if (ks != NULL)
+	if (ks != NULL) {
 		keystore_set_listener(ks, watch_record, w);
+		if ((w->resume = resume_new(keystore_store(ks), c,
+		    keystore_keys(ks) != NULL ? keystore_keys(ks)->recovery :
+		    NULL)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			watch_fini(w);
+			return -1;
+		}
+	}
+	ev_timer_init(&w->save, watch_save_cb, WATCH_SAVE_INTERVAL,
+	    WATCH_SAVE_INTERVAL);
+	w->save.data = w;
 	ev_timer_init(&w->expire, watch_expire_cb, WATCH_EXPIRE_INTERVAL,
 	    WATCH_EXPIRE_INTERVAL);
 	w->expire.data = w;
@@ -309,6 +503,12 @@ watch_start_live(struct watch *w, char *err, size_t errlen)
 {
 	char filter[4096];
 
+	/* What was saved before a restart goes on (DESIGN.md 2). */
+	if (w->resume != NULL) {
+		(void)resume_restore(w->resume, w->tcp, w->ssh,
+		    watch_ssh_tracked_cb, w, ev_now(w->loop));
+		ev_timer_start(w->loop, &w->save);
+	}
 	watch_filter(w, filter, sizeof(filter));
 	w->cap = capture_open_live(w->conf->interface, filter,
 	    (size_t)w->conf->capture_buffer * 1024 * 1024, err, errlen);
@@ -347,15 +547,30 @@ watch_read_file(struct watch *w, const char *path, char *err, size_t errlen)
 void
 watch_fini(struct watch *w)
 {
+	struct watch_mac *m, *n;
+	size_t i;
+
 	if (w == NULL)
 		return;
 	ev_timer_stop(w->loop, &w->expire);
+	if (w->resume != NULL && ev_is_active(&w->save)) {
+		/* The latest positions, for the next start. */
+		ev_timer_stop(w->loop, &w->save);
+		watch_save_all(w, 0);
+	}
+	w->stopping = 1;		/* shutting down ends nothing saved */
 	capture_close(w->cap);
 	if (w->keystore != NULL)
 		keystore_set_listener(w->keystore, NULL, NULL);
 	health_free(w->health);
 	tcptrack_free(w->tcp);		/* ends every SSH state too */
 	sshtrack_free(w->ssh);
+	resume_free(w->resume);
+	for (i = 0; i < WATCH_MAC_BUCKETS; i++)
+		for (m = w->macs[i]; m != NULL; m = n) {
+			n = m->next;
+			free(m);
+		}
 	free(w);
 }
 
@@ -413,7 +628,7 @@ watch_iter_cb(void *arg, struct tcptrack_conn *c)
 	struct watch_iter *it = arg;
 	int srv = watch_server_of(it->w, &c->server);
 
-	if (srv >= 0)
+	if (srv >= 0 && !it->w->released[srv])
 		it->fn(it->arg, (size_t)srv, c);
 }
 
@@ -430,4 +645,91 @@ watch_foreach_conn(struct watch *w,
 	struct watch_iter it = { w, fn, arg };
 
 	tcptrack_foreach(w->tcp, watch_iter_cb, &it);
+}
+
+void
+watch_set_consumer(struct watch *w, size_t server,
+    const struct tcptrack_ops *ops, void *arg)
+{
+	if (server >= w->conf->nservers)
+		return;
+	w->consumer[server].ops = *ops;
+	w->consumer[server].arg = arg;
+	w->consumer[server].set = 1;
+}
+
+int
+watch_ssh_tracked(struct watch *w, size_t server)
+{
+	return server < w->conf->nservers && !w->consumer[server].set;
+}
+
+double
+watch_last_server_frame(struct watch *w, size_t server)
+{
+	return server < w->conf->nservers ? w->last_server[server] : 0;
+}
+
+struct watch_forget {
+	struct watch	*w;
+	size_t		 server;
+	struct tcptrack_conn **list;
+	size_t		 n, alloc;
+};
+
+static void
+watch_forget_cb(void *arg, struct tcptrack_conn *c)
+{
+	struct watch_forget *f = arg;
+	struct tcptrack_conn **n;
+
+	if (watch_server_of(f->w, &c->server) != (int)f->server)
+		return;
+	if (f->n == f->alloc) {
+		size_t na = f->alloc ? f->alloc * 2 : 64;
+
+		if ((n = reallocarray(f->list, na, sizeof(*n))) == NULL)
+			return;
+		f->list = n;
+		f->alloc = na;
+	}
+	f->list[f->n++] = c;
+}
+
+void
+watch_release(struct watch *w, size_t server)
+{
+	struct watch_forget f = { w, server, NULL, 0, 0 };
+	struct pkt_tcp rst;
+	size_t i;
+
+	if (server >= w->conf->nservers || w->released[server])
+		return;
+	w->released[server] = 1;
+	/*
+	 * The tracker has no call to drop a connection: an RST from the
+	 * client, at the sequence number it would use, ends each one through
+	 * the usual path (the consumers free their state).
+	 */
+	tcptrack_foreach(w->tcp, watch_forget_cb, &f);
+	for (i = 0; i < f.n; i++) {
+		struct tcptrack_conn *c = f.list[i];
+
+		memset(&rst, 0, sizeof(rst));
+		rst.src = c->client;
+		rst.sport = c->cport;
+		rst.dst = c->server;
+		rst.dport = c->sport;
+		rst.seq = tcptrack_seq(c, TCPTRACK_C2S,
+		    c->dir[TCPTRACK_C2S].delivered);
+		rst.flags = PKT_RST;
+		(void)tcptrack_feed(w->tcp, &rst, ev_now(w->loop));
+	}
+	free(f.list);
+}
+
+int
+watch_released(struct watch *w, size_t server)
+{
+	return server < w->conf->nservers && w->released[server];
 }

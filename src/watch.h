@@ -63,5 +63,29 @@ struct sshtrack *watch_sshtrack(struct watch *w);
 void	watch_foreach_conn(struct watch *w,
 	    void (*fn)(void *arg, size_t server, struct tcptrack_conn *c),
 	    void *arg);
+/*
+ * Hand server's connections to ops (with arg) instead of the SSH tracker:
+ * a service that is not SSH, recovered otherwise (recover exec).  Before
+ * capturing starts.
+ */
+void	watch_set_consumer(struct watch *w, size_t server,
+	    const struct tcptrack_ops *ops, void *arg);
+/* Whether server's connections go to the SSH tracker. */
+int	watch_ssh_tracked(struct watch *w, size_t server);
+/*
+ * The source MAC of the latest frame from peer address a to a service (a
+ * router's, for a client behind one): 0, or -1 if none was seen.
+ */
+int	watch_peer_mac(struct watch *w, const struct pkt_addr *a,
+	    uint8_t mac[6]);
+/* Capture time of the latest frame from server (0: none seen). */
+double	watch_last_server_frame(struct watch *w, size_t server);
+/*
+ * This host owns server's address now: forget its connections and ignore
+ * its frames from here on (they are this host's own), health included.
+ */
+void	watch_release(struct watch *w, size_t server);
+/* Whether watch_release() was called for server. */
+int	watch_released(struct watch *w, size_t server);
 
 #endif

@@ -164,7 +164,8 @@ for k, v in want.items():
 assert c["tcp"] is None and c["ssh"] is None, c
 assert c["protectable"] is False and c["reason"] == "not seen on the wire", c
 assert set(c) == set(want) | {"first_record_us", "last_record_us", "last_record",
-	"tcp", "ssh", "protectable", "reason"}, sorted(c)
+	"tcp", "ssh", "protectable", "reason", "takeover"}, sorted(c)
+assert c["takeover"] is None, c
 assert c["first_record_us"] <= c["last_record_us"]
 PY
 st=$("$ctl" -s "$tmp/ctl.sock" status) || fail "status failed"
@@ -176,6 +177,19 @@ grep -q '^keys held   1 connections (1 open, 0 ended)$' <<<"$st" || fail "status
 	fail "the state file does not hold the 2 sealed records"
 sqlite3 "$tmp/state/state.db" "SELECT count(*) FROM export_records WHERE hex(substr(record, 1, 4)) != '534A5831'" | grep -qx 0 ||
 	fail "a stored record is not a sealed SJX1 record"
+
+# takeover: asks on a terminal, refuses without one unless --yes; the daemon
+# refuses servers it would never take over, and unknown ones.
+out=$("$ctl" -s "$tmp/ctl.sock" takeover web1 </dev/null 2>&1); rc=$?
+[ $rc -eq 2 ] || fail "takeover without a terminal and without --yes: exit $rc"
+grep -q 'confirmation on a terminal; add --yes' <<<"$out" || fail "takeover refusal unclear: $out"
+out=$("$ctl" -s "$tmp/ctl.sock" takeover web1 --yes 2>&1) && fail "takeover of a server without recover accepted"
+[ "$out" = "securejeebsctl: server web1 has no recover line: it is never taken over" ] ||
+	fail "takeover refusal unclear: $out"
+out=$("$ctl" -s "$tmp/ctl.sock" takeover nosuch --yes 2>&1) && fail "takeover of an unknown server accepted"
+grep -q 'no server "nosuch"' <<<"$out" || fail "unknown server refusal unclear: $out"
+"$ctl" -s "$tmp/ctl.sock" takeover --yes >/dev/null 2>&1; [ $? -eq 2 ] || fail "takeover without a server: not a usage error"
+"$ctl" -s "$tmp/ctl.sock" status | grep -Eq '^web1 +198\.18\.0\.2 +22,2222 +unknown ' || fail "a refused takeover changed the state"
 
 # A clean stop, then a restart keeps the history.
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=

@@ -282,6 +282,64 @@ test_health_directives(void **state)
 }
 
 static void
+test_recover_directives(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = parse_ok("interface eth0\nrecover_concurrency 4\n"
+	    "server a {\nservice_ip 10.0.0.1\n}\n"
+	    "server b {\nservice_ip 10.0.0.2\nports 7000\n"
+	    "fence /usr/sbin/fence-b\nfence_timeout 5\n"
+	    "recover exec \"/usr/bin/socat - -\"\n}\n"
+	    "server c {\nservice_ip 10.0.0.3\nrecover exec /bin/cat\n"
+	    "recover none\n}\n");
+	assert_int_equal(c->recover_concurrency, 4);
+	assert_int_equal(c->servers[0].recover, CONF_RECOVER_NONE);
+	assert_null(c->servers[0].recover_command);
+	assert_int_equal(c->servers[0].fence_timeout,
+	    CONF_DEFAULT_FENCE_TIMEOUT);
+	assert_int_equal(c->servers[1].recover, CONF_RECOVER_EXEC);
+	assert_string_equal(c->servers[1].recover_command,
+	    "/usr/bin/socat - -");
+	assert_int_equal(c->servers[1].fence_timeout, 5);
+	/* A later line wins. */
+	assert_int_equal(c->servers[2].recover, CONF_RECOVER_NONE);
+	assert_null(c->servers[2].recover_command);
+	assert_string_equal(conf_recover_str(CONF_RECOVER_EXEC), "exec");
+	conf_free(c);
+	c = parse_ok("interface eth0\nserver a {\nservice_ip 10.0.0.1\n}\n");
+	assert_int_equal(c->recover_concurrency,
+	    CONF_DEFAULT_RECOVER_CONCURRENCY);
+	conf_free(c);
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "recover\n}\n", "t.conf:4: recover: missing argument (none, or "
+	    "exec COMMAND)");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "recover ssh\n}\n", "t.conf:4: recover: \"ssh\" is not none or "
+	    "exec");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "recover exec\n}\n", "t.conf:4: recover exec: give one command "
+	    "(quote it if it has arguments)");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "recover exec /bin/socat - -\n}\n", "t.conf:4: recover exec: "
+	    "give one command (quote it if it has arguments)");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "recover exec cat\n}\n", "t.conf:4: recover exec: the command "
+	    "must start with an absolute path");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "recover none x\n}\n", "t.conf:4: recover: too many arguments");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "fence_timeout 0\n}\n", "t.conf:4: fence_timeout: \"0\" is not "
+	    "a number of seconds (1-3600)");
+	parse_bad("interface a\nrecover_concurrency 0\n", "t.conf:2: "
+	    "recover_concurrency: \"0\" is not a number of hand-offs "
+	    "(1-1024)");
+	parse_bad("interface a\nrecover exec /bin/cat\n", "t.conf:2: "
+	    "unknown directive \"recover\"");
+}
+
+static void
 test_hostile_bytes(void **state)
 {
 	struct conf *c;
@@ -328,6 +386,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_export_directives),
 		cmocka_unit_test(test_health_directives),
+		cmocka_unit_test(test_recover_directives),
 		cmocka_unit_test(test_hostile_bytes),
 		cmocka_unit_test(test_load_file),
 	};

@@ -7,7 +7,11 @@
  * password), channel windows, the client-side hold for recovery, and every
  * way a connection becomes unprotectable: corruption, compression, capture
  * gaps, late keys, bounds.  Also the recorded OpenSSH session
- * tests/pcaps/ssh-bulk.pcap, for which no keys exist.
+ * tests/pcaps/ssh-bulk.pcap, for which no keys exist.  And restarts: a sync
+ * point saved by one tracker, packets unseen, a new tracker resuming from it
+ * and proving where packets start for every cipher family (also across a
+ * rekey in the hole, after a capture gap, after late keys), the ways it
+ * gives up, and the sealed setup log through the state file.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -18,14 +22,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <openssl/sha.h>
 
 #include "capture.h"
+#include "conf.h"
 #include "pkt.h"
+#include "resume.h"
 #include "seal.h"
 #include "sshtrack.h"
+#include "store.h"
 #include "tcptrack.h"
 
 #include "sshtest_writer.c"
@@ -46,6 +54,7 @@ struct fx {
 	double			 now;
 	struct seal_keyrec	 rec[MAXKEX];
 	int			 avail[MAXKEX];
+	int			 newest_only;	/* like the key store */
 	int			 asked;		/* provider calls */
 	struct sshtest_w	 w[2];		/* the two streams */
 	uint64_t		 fed[2];	/* bytes of each fed so far */
@@ -57,10 +66,21 @@ provider(void *arg, const struct tcptrack_conn *c, uint32_t kex)
 {
 	struct fx *f = arg;
 
+	int k;
+
 	assert_ptr_equal(c, f->c);
 	f->asked++;
+	if (kex == SSHTRACK_KEX_NEWEST) {
+		for (k = MAXKEX; k-- > 0; )
+			if (f->avail[k])
+				return &f->rec[k];
+		return NULL;
+	}
 	if (kex >= MAXKEX || !f->avail[kex])
 		return NULL;
+	for (k = (int)kex + 1; f->newest_only && k < MAXKEX; k++)
+		if (f->avail[k])
+			return NULL;
 	return &f->rec[kex];
 }
 
@@ -104,9 +124,15 @@ op_end(void *arg, struct tcptrack_conn *c, const char *why)
 	f->c = NULL;
 }
 
+static void
+op_resumed(void *arg, struct tcptrack_conn *c, int dir, uint64_t off)
+{
+	sshtrack_resumed(((struct fx *)arg)->st, c, dir, off);
+}
+
 static const struct tcptrack_ops fx_ops = {
 	.conn_new = op_new, .data = op_data, .acked = op_acked,
-	.gap = op_gap, .conn_end = op_end,
+	.gap = op_gap, .conn_end = op_end, .resumed = op_resumed,
 };
 
 static struct fx *
@@ -1185,7 +1211,11 @@ test_channel_close(void **state)
 	fx_free(f);
 }
 
-/* The capture lost client bytes the server acknowledged: no resync. */
+/*
+ * The capture lost client bytes the server acknowledged: the direction
+ * resynchronises at the next packet it can prove, and says how many it
+ * did not see.
+ */
 static void
 test_gap(void **state)
 {
@@ -1204,6 +1234,7 @@ test_gap(void **state)
 	kex_finish(f, 0, &co, 1);
 	f->avail[0] = 1;
 	auth(f);
+	session(f);
 	from = f->fed[C2S];
 	for (i = 0; i < 2; i++) {
 		m_init(&m, 2);
@@ -1215,10 +1246,17 @@ test_gap(void **state)
 	    buf_len(&f->w[C2S].out) - from - 1000, f->fed[S2C]);
 	f->fed[C2S] = buf_len(&f->w[C2S].out);
 	ack_all(f, C2S);
+	send_data(f, C2S, SERVER_CHAN, 10, 0);
+	ack_all(f, C2S);
 	status(f, &info);
-	assert_false(info.protectable);
-	assert_non_null(strstr(info.reason, "capture gap at offset"));
-	assert_int_equal(info.dir[C2S].phase, SSHTRACK_PHASE_STOPPED);
+	if (!info.protectable)
+		fail_msg("%s", info.reason);
+	assert_int_equal(info.dir[C2S].phase, SSHTRACK_PHASE_DECRYPT);
+	assert_int_equal(info.dir[C2S].resyncs, 1);
+	assert_int_equal(info.dir[C2S].missed_packets, 1);
+	assert_false(info.dir[C2S].missed_unknown);
+	assert_true(info.windows_unknown);
+	check_positions(f);
 	fx_free(f);
 }
 
@@ -1835,6 +1873,766 @@ test_pcap_bulk(void **state)
 	sshtrack_free(r.st);
 }
 
+/* --- restarts: sync points and resynchronising --- */
+
+static const char *
+dir_name(int dir)
+{
+	return dir == C2S ? "c2s" : "s2c";
+}
+
+/* What a daemon saved of f's connection before it died. */
+struct saved {
+	struct tcptrack_handshake hs;
+	struct sshtrack_sync	 sp;
+	struct buf		 state, log;
+	size_t			 nlog;
+};
+
+static void
+save(struct fx *f, struct saved *sv)
+{
+	memset(sv, 0, sizeof(*sv));
+	assert_int_equal(tcptrack_handshake(f->c, &sv->hs), 0);
+	buf_init(&sv->state, 1 << 20);
+	buf_init(&sv->log, 1 << 20);
+	buf_set_secret(&sv->log);
+	assert_int_equal(sshtrack_sync_get(f->st, f->c, &sv->sp, &sv->state,
+	    &sv->log), 0);
+	sv->nlog = sshtrack_log_count(f->st, f->c);
+}
+
+static void
+saved_free(struct saved *sv)
+{
+	buf_free(&sv->state);
+	buf_free(&sv->log);
+	explicit_bzero(&sv->sp, sizeof(sv->sp));
+}
+
+/* The restarted daemon: a new tracker g resumes what sv holds. */
+static struct fx *
+resume_from(struct fx *f, struct saved *sv, const struct sshtrack_limits *lim,
+    int with_log)
+{
+	struct sshtrack_info info;
+	struct fx *g = fx_new(lim);
+	char why[160];
+
+	g->cisn = f->cisn;
+	g->sisn = f->sisn;
+	g->now = f->now + 5;
+	memcpy(g->rec, f->rec, sizeof(g->rec));
+	memcpy(g->avail, f->avail, sizeof(g->avail));
+	assert_non_null(tcptrack_resume(g->t, &sv->hs, g->now));
+	assert_non_null(g->c);
+	status(g, &info);
+	assert_false(info.protectable);
+	assert_string_equal(info.reason, "no SSH state saved before the "
+	    "restart");
+	if (sshtrack_sync_restore(g->st, g->c, &sv->sp, buf_ptr(&sv->state),
+	    buf_len(&sv->state), with_log ? buf_ptr(&sv->log) : NULL,
+	    buf_len(&sv->log), why, sizeof(why)) != 0)
+		fail_msg("restore: %s", why);
+	status(g, &info);
+	assert_true(info.restored);
+	assert_false(info.protectable);
+	return g;
+}
+
+/*
+ * g sees the bytes f's writer of dir wrote in [from, to), in segments that
+ * start where packets start (split at mss), but the first, which starts at
+ * from wherever that is; each acks the other direction up to ack.
+ */
+static void
+feed_into(struct fx *g, struct fx *f, int dir, uint64_t from, uint64_t to,
+    size_t mss, uint64_t ack)
+{
+	const struct sshtest_w *w = &f->w[dir];
+	const uint8_t *p = buf_ptr(&w->out);
+	uint64_t off = from, next;
+	size_t k;
+
+	assert_true(w->npackets < 512);
+	while (off < to) {
+		next = to;
+		for (k = 0; k < w->npackets; k++)
+			if (w->starts[k] > off) {
+				if (w->starts[k] < next)
+					next = w->starts[k];
+				break;
+			}
+		if (next - off > mss)
+			next = off + mss;
+		seg(g, dir, off, p + off, (size_t)(next - off), ack);
+		off = next;
+	}
+}
+
+/* g's cipher positions are f's, who saw every packet. */
+static void
+same_positions(struct fx *f, struct fx *g)
+{
+	struct sshtrack_pos a, b;
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		assert_int_equal(sshtrack_position(f->st, f->c, d, 0, &a), 0);
+		assert_int_equal(sshtrack_position(g->st, g->c, d, 0, &b), 0);
+		assert_true(a.off == b.off);
+		assert_int_equal(a.seqnr, b.seqnr);
+		assert_int_equal(a.kex_number, b.kex_number);
+		assert_true(a.packets == b.packets);
+		assert_int_equal(a.iv_len, b.iv_len);
+		assert_memory_equal(a.iv, b.iv, a.iv_len);
+		if (a.kex_number == 0 || strstr(f->rec[a.kex_number].c2s.cipher,
+		    "ctr") != NULL)
+			assert_true(a.blocks == b.blocks);
+		explicit_bzero(&a, sizeof(a));
+		explicit_bzero(&b, sizeof(b));
+	}
+}
+
+/*
+ * The daemon dies after saving a sync point; 5 client and 7 server packets
+ * go by unseen; the restarted one gets the bytes after them (from a
+ * packet's start, or `skew` bytes before it, in its middle) and must prove
+ * where packets start: seqnr, cipher position and stream offsets exact.
+ */
+static void
+restart_case(const struct combo *co, int strict, size_t skew)
+{
+	struct sshtrack_info info, finfo;
+	struct sshtrack_chan ch;
+	struct sshtrack_msg a, b;
+	struct saved sv;
+	struct fx *f = fx_new(NULL), *g;
+	uint64_t from[2], end[2];
+	size_t i;
+	int d, cbc;
+
+	handshake(f);
+	kex_start(f, co, strict, "none");
+	kex_finish(f, 0, co, strict);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	ack_all(f, C2S);
+	ack_all(f, S2C);
+	save(f, &sv);
+	for (d = 0; d < 2; d++) {
+		assert_true(sv.sp.dir[d].valid);
+		assert_true(sv.sp.dir[d].off == f->fed[d]);
+		assert_int_equal(sv.sp.dir[d].seqnr, f->w[d].seqnr);
+	}
+	/* Unseen by the restarted daemon. */
+	for (i = 0; i < 5; i++)
+		send_data(f, C2S, SERVER_CHAN, 10 + i * 100, 0);
+	for (i = 0; i < 7; i++)
+		send_data(f, S2C, CLIENT_CHAN, 3000 + i * 777, 0);
+	from[C2S] = f->fed[C2S] - skew;
+	from[S2C] = f->fed[S2C] - skew;
+	/* Seen. */
+	send_data(f, C2S, SERVER_CHAN, 1, 0);
+	send_winch(f, SERVER_CHAN, 100);
+	send_data(f, C2S, SERVER_CHAN, 2, 0);
+	send_data(f, S2C, CLIENT_CHAN, 5000, 0);
+	send_data(f, S2C, CLIENT_CHAN, 20, 0);
+	send_data(f, S2C, CLIENT_CHAN, 21, 0);
+	end[C2S] = f->fed[C2S];
+	end[S2C] = f->fed[S2C];
+
+	g = resume_from(f, &sv, NULL, 1);
+	status(g, &info);
+	assert_true(info.resyncing);
+	assert_non_null(strstr(info.reason, "resynchronising after the "
+	    "restart"));
+	feed_into(g, f, C2S, from[C2S], end[C2S], 536, from[S2C]);
+	feed_into(g, f, S2C, from[S2C], end[S2C], 1460, end[C2S]);
+	seg(g, C2S, end[C2S], NULL, 0, end[S2C]);
+	status(g, &info);
+	if (!info.protectable)
+		fail_msg("%s %s skew %zu: %s", co->cipher, co->mac, skew,
+		    info.reason);
+	assert_false(info.resyncing);
+	status(f, &finfo);
+	for (d = 0; d < 2; d++) {
+		assert_int_equal(info.dir[d].phase, SSHTRACK_PHASE_DECRYPT);
+		assert_int_equal(info.dir[d].seqnr, f->w[d].seqnr);
+		assert_true(info.dir[d].packet_end == end[d]);
+		assert_int_equal(info.dir[d].resyncs, 1);
+		assert_false(info.dir[d].missed_unknown);
+		assert_true(info.dir[d].total_packets == f->w[d].npackets);
+		assert_true(info.dir[d].bytes == finfo.dir[d].bytes);
+		assert_true(g->c->dir[d].delivered == end[d]);
+	}
+	/*
+	 * A packet cut by skew counts as not seen.  CBC needs the ciphertext
+	 * block before a packet: the first one received cannot be proved.
+	 */
+	cbc = strstr(co->cipher, "cbc") != NULL;
+	assert_int_equal(info.dir[C2S].missed_packets, 5 + cbc);
+	assert_int_equal(info.dir[S2C].missed_packets, 7 + cbc);
+	same_positions(f, g);
+	/* The log and channels came back; windows are unknown now. */
+	assert_true(info.windows_unknown);
+	assert_int_equal(sshtrack_log_count(g->st, g->c),
+	    sshtrack_log_count(f->st, f->c));
+	for (i = 0; i < sshtrack_log_count(f->st, f->c); i++) {
+		assert_int_equal(sshtrack_log_get(f->st, f->c, i, &a), 0);
+		assert_int_equal(sshtrack_log_get(g->st, g->c, i, &b), 0);
+		assert_int_equal(a.dir, b.dir);
+		assert_int_equal(a.seqnr, b.seqnr);
+		assert_int_equal(a.type, b.type);
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.p, b.p, a.len);
+	}
+	assert_int_equal(sshtrack_channel_count(g->st, g->c), 1);
+	assert_int_equal(sshtrack_channel_get(g->st, g->c, 0, &ch), 0);
+	assert_int_equal(ch.id_client, CLIENT_CHAN);
+	assert_int_equal(ch.id_server, SERVER_CHAN);
+	assert_false(ch.window_known);
+	/* Going on as usual: a rekey after the restart. */
+	saved_free(&sv);
+	fx_free(f);
+	fx_free(g);
+}
+
+static void
+test_restart(void **state)
+{
+	const struct combo *co = *state;
+
+	restart_case(co, 0, 0);
+	restart_case(co, 1, 0);
+	restart_case(co, 0, 7);
+}
+
+/*
+ * A rekey in the hole: only the newer KEX's record is left (the key store
+ * keeps the newest).  n counts from its start seqnr; CTR's counter is
+ * searched; CTR with an EtM MAC cannot be proved.
+ */
+static void
+restart_rekey_case(const struct combo *co, int strict)
+{
+	struct sshtrack_info info;
+	struct saved sv;
+	struct fx *f = fx_new(NULL), *g;
+	uint64_t from[2], end[2];
+	int d, provable = !(strstr(co->cipher, "ctr") != NULL &&
+	    strstr(co->mac, "etm") != NULL);
+
+	handshake(f);
+	kex_start(f, co, strict, "none");
+	kex_finish(f, 0, co, strict);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	save(f, &sv);
+	/* Unseen: data, a whole rekey, data under the new keys. */
+	send_data(f, S2C, CLIENT_CHAN, 700, 0);
+	send_data(f, C2S, SERVER_CHAN, 7, 0);
+	w_kexinit(&f->w[S2C], "curve25519-sha256", co->cipher, co->mac,
+	    "none");
+	feed(f, S2C);
+	w_kexinit(&f->w[C2S], "curve25519-sha256", co->cipher, co->mac,
+	    "none");
+	feed(f, C2S);
+	f->avail[1] = 1;
+	kex_finish(f, 1, co, strict);
+	send_data(f, S2C, CLIENT_CHAN, 900, 0);
+	send_data(f, C2S, SERVER_CHAN, 9, 0);
+	from[C2S] = f->fed[C2S];
+	from[S2C] = f->fed[S2C];
+	send_data(f, S2C, CLIENT_CHAN, 3000, 0);
+	send_data(f, S2C, CLIENT_CHAN, 30, 0);
+	send_data(f, C2S, SERVER_CHAN, 3, 0);
+	send_data(f, C2S, SERVER_CHAN, 4, 0);
+	end[C2S] = f->fed[C2S];
+	end[S2C] = f->fed[S2C];
+	check_positions(f);
+
+	g = resume_from(f, &sv, NULL, 1);
+	g->newest_only = 1;
+	feed_into(g, f, C2S, from[C2S], end[C2S], 536, from[S2C]);
+	feed_into(g, f, S2C, from[S2C], end[S2C], 1460, end[C2S]);
+	seg(g, C2S, end[C2S], NULL, 0, end[S2C]);
+	status(g, &info);
+	if (!provable) {
+		assert_false(info.protectable);
+		if (strstr(info.reason, "nothing proves its counter") == NULL)
+			fail_msg("%s", info.reason);
+		goto out;
+	}
+	if (!info.protectable)
+		fail_msg("%s %s strict %d: %s", co->cipher, co->mac, strict,
+		    info.reason);
+	for (d = 0; d < 2; d++) {
+		assert_int_equal(info.dir[d].kex_number, 1);
+		assert_int_equal(info.dir[d].newkeys, 2);
+		assert_int_equal(info.dir[d].seqnr, f->w[d].seqnr);
+		assert_true(info.dir[d].packet_end == end[d]);
+		assert_true(info.dir[d].missed_unknown);
+	}
+	same_positions(f, g);
+ out:
+	saved_free(&sv);
+	fx_free(f);
+	fx_free(g);
+}
+
+static void
+test_restart_rekey(void **state)
+{
+	const struct combo *co = *state;
+
+	restart_rekey_case(co, 0);
+	restart_rekey_case(co, 1);
+}
+
+/* Nothing was sent while the daemon was down: the anchors are the proof. */
+static void
+test_restart_idle(void **state)
+{
+	const struct combo co = { "aes256-cbc", "hmac-sha2-256" };
+	struct sshtrack_info info;
+	struct saved sv;
+	struct fx *f = fx_new(NULL), *g;
+	uint64_t end[2];
+	int d;
+
+	(void)state;
+	handshake(f);
+	kex_start(f, &co, 0, "none");
+	kex_finish(f, 0, &co, 0);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	ack_all(f, C2S);
+	ack_all(f, S2C);
+	save(f, &sv);
+	g = resume_from(f, &sv, NULL, 1);
+	/* Each side's first segment since is a pure ack at its next byte. */
+	seg(g, C2S, f->fed[C2S], NULL, 0, f->fed[S2C]);
+	seg(g, S2C, f->fed[S2C], NULL, 0, f->fed[C2S]);
+	status(g, &info);
+	if (!info.protectable)
+		fail_msg("%s", info.reason);
+	for (d = 0; d < 2; d++) {
+		assert_int_equal(info.dir[d].missed_packets, 0);
+		assert_int_equal(info.dir[d].resyncs, 1);
+	}
+	/* And it follows what comes next (CBC: the saved last block). */
+	send_data(f, C2S, SERVER_CHAN, 10, 0);
+	send_data(f, S2C, CLIENT_CHAN, 100, 0);
+	end[C2S] = f->fed[C2S];
+	end[S2C] = f->fed[S2C];
+	feed_into(g, f, C2S, sv.sp.dir[C2S].off, end[C2S], 536,
+	    sv.sp.dir[S2C].off);
+	feed_into(g, f, S2C, sv.sp.dir[S2C].off, end[S2C], 536, end[C2S]);
+	status(g, &info);
+	if (!info.protectable)
+		fail_msg("%s", info.reason);
+	same_positions(f, g);
+	saved_free(&sv);
+	fx_free(f);
+	fx_free(g);
+}
+
+/* Wrong keys, or bytes that are no SSH at all: bounded, then a reason. */
+static void
+test_restart_unprovable(void **state)
+{
+	const struct combo cc = { "chacha20-poly1305@openssh.com", "" };
+	const struct combo cg = { "aes128-gcm@openssh.com", "" };
+	const struct combo *combo[2] = { &cc, &cg };
+	struct sshtrack_limits lim;
+	struct sshtrack_info info;
+	struct saved sv;
+	struct fx *f, *g;
+	uint8_t junk[1000];
+	uint64_t off;
+	int i, k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		/* Keys that are not the session's. */
+		f = fx_new(NULL);
+		handshake(f);
+		kex_start(f, combo[k], 1, "none");
+		kex_finish(f, 0, combo[k], 1);
+		f->avail[0] = 1;
+		auth(f);
+		session(f);
+		save(f, &sv);
+		send_data(f, C2S, SERVER_CHAN, 1, 0);	/* unseen */
+		off = f->fed[C2S];
+		for (i = 0; i < 12; i++)
+			send_data(f, C2S, SERVER_CHAN, 10 + (size_t)i, 0);
+		sshtrack_limits_default(&lim);
+		lim.resync_max_candidates = 8;
+		g = resume_from(f, &sv, &lim, 1);
+		g->rec[0].c2s.enc_key[3] ^= 0x40;
+		feed_into(g, f, C2S, off, f->fed[C2S], 536, f->fed[S2C]);
+		status(g, &info);
+		assert_false(info.protectable);
+		if (strstr(info.reason, "could not prove a packet boundary "
+		    "after the restart (c2s): none of 8 candidate boundaries "
+		    "verified") == NULL)
+			fail_msg("%s: %s", combo[k]->cipher, info.reason);
+		assert_int_equal(info.dir[C2S].phase, SSHTRACK_PHASE_STOPPED);
+		saved_free(&sv);
+		fx_free(g);
+		fx_free(f);
+	}
+	/* The right keys, but only garbage comes: a bounded search. */
+	f = fx_new(NULL);
+	handshake(f);
+	kex_start(f, &cc, 1, "none");
+	kex_finish(f, 0, &cc, 1);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	save(f, &sv);
+	sshtrack_limits_default(&lim);
+	lim.max_buffer = 16 * 1024;
+	lim.resync_max_bytes = 64 * 1024;
+	g = resume_from(f, &sv, &lim, 1);
+	for (i = 0; i < (int)sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 7 + 3);
+	off = f->fed[S2C] + 5000;
+	for (i = 0; i < 100; i++, off += sizeof(junk))
+		seg(g, S2C, off, junk, sizeof(junk), f->fed[C2S]);
+	status(g, &info);
+	assert_false(info.protectable);
+	if (strstr(info.reason, "could not prove a packet boundary after "
+	    "the restart (s2c): no boundary proved in") == NULL)
+		fail_msg("%s", info.reason);
+	assert_true(info.memory < 4 * lim.max_buffer + 65536);
+	saved_free(&sv);
+	fx_free(g);
+	fx_free(f);
+}
+
+/* What stays after a restart: a lasting reason, a log never saved. */
+static void
+test_restart_state(void **state)
+{
+	const struct combo co = { "aes128-ctr", "hmac-sha2-256-etm@openssh.com" };
+	struct sshtrack_info info;
+	struct saved sv;
+	struct fx *f, *g;
+	uint8_t junk[64];
+
+	(void)state;
+	/* Unprotectable before: the same after, whatever the wire says. */
+	f = fx_new(NULL);
+	handshake(f);
+	kex_start(f, &co, 0, "zlib@openssh.com,none");
+	kex_finish(f, 0, &co, 0);
+	save(f, &sv);
+	g = resume_from(f, &sv, NULL, 1);
+	status(g, &info);
+	assert_false(info.protectable);
+	assert_non_null(strstr(info.reason, "before the restart: "
+	    "compression negotiated"));
+	saved_free(&sv);
+	fx_free(g);
+	fx_free(f);
+	/* No setup log came back (no recovery key): nothing to replay. */
+	f = fx_new(NULL);
+	handshake(f);
+	kex_start(f, &co, 0, "none");
+	kex_finish(f, 0, &co, 0);
+	f->avail[0] = 1;
+	auth(f);
+	save(f, &sv);
+	g = resume_from(f, &sv, NULL, 0);
+	seg(g, C2S, f->fed[C2S], NULL, 0, f->fed[S2C]);
+	seg(g, S2C, f->fed[S2C], NULL, 0, f->fed[C2S]);
+	status(g, &info);
+	assert_false(info.protectable);
+	assert_non_null(strstr(info.reason, "setup log not available"));
+	saved_free(&sv);
+	fx_free(g);
+	fx_free(f);
+	/* A state that is not one is refused. */
+	f = fx_new(NULL);
+	handshake(f);
+	kex_start(f, &co, 0, "none");
+	kex_finish(f, 0, &co, 0);
+	f->avail[0] = 1;
+	auth(f);
+	save(f, &sv);
+	g = fx_new(NULL);
+	assert_non_null(tcptrack_resume(g->t, &sv.hs, g->now));
+	memset(junk, 0xa5, sizeof(junk));
+	{
+		char why[160];
+
+		assert_int_equal(sshtrack_sync_restore(g->st, g->c, &sv.sp,
+		    junk, sizeof(junk), NULL, 0, why, sizeof(why)), -1);
+		assert_non_null(strstr(why, "unreadable"));
+	}
+	status(g, &info);
+	assert_false(info.protectable);
+	/* And before the first keys were followed there is nothing to save. */
+	fx_free(f);
+	f = fx_new(NULL);
+	handshake(f);
+	kex_start(f, &co, 0, "none");
+	kex_finish(f, 0, &co, 0);
+	{
+		struct sshtrack_sync sp;
+		struct buf b1, b2;
+
+		buf_init(&b1, 4096);
+		buf_init(&b2, 4096);
+		assert_int_equal(sshtrack_sync_get(f->st, f->c, &sp, &b1, &b2),
+		    -1);
+		buf_free(&b1);
+		buf_free(&b2);
+	}
+	saved_free(&sv);
+	fx_free(g);
+	fx_free(f);
+}
+
+/* One direction waits for a rekey's keys until its buffer is full. */
+static void
+late_rekey_keys(const struct combo *co, int dir)
+{
+	struct sshtrack_limits lim;
+	struct sshtrack_info info;
+	struct sshtrack_pos pos;
+	struct fx *f;
+	int i;
+
+	sshtrack_limits_default(&lim);
+	lim.max_buffer = 48 * 1024;
+	f = fx_new(&lim);
+	handshake(f);
+	kex_start(f, co, 1, "none");
+	kex_finish(f, 0, co, 1);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	w_kexinit(&f->w[S2C], "curve25519-sha256", co->cipher, co->mac,
+	    "none");
+	feed(f, S2C);
+	w_kexinit(&f->w[C2S], "curve25519-sha256", co->cipher, co->mac,
+	    "none");
+	feed(f, C2S);
+	kex_finish(f, 1, co, 1);		/* no record yet */
+	for (i = 0; i < 30; i++)
+		send_data(f, dir, dir == C2S ? SERVER_CHAN : CLIENT_CHAN, 4000,
+		    0);
+	status(f, &info);
+	assert_false(info.protectable);
+	assert_int_equal(info.dir[dir].phase, SSHTRACK_PHASE_RESYNC);
+	assert_non_null(strstr(info.reason, "after keys came too late"));
+	f->avail[1] = 1;
+	sshtrack_keys_arrived(f->st, f->c);
+	send_data(f, S2C, CLIENT_CHAN, 100, 0);
+	send_data(f, C2S, SERVER_CHAN, 5, 0);
+	send_data(f, C2S, SERVER_CHAN, 6, 0);
+	ack_all(f, C2S);
+	ack_all(f, S2C);
+	status(f, &info);
+	if (!info.protectable)
+		fail_msg("%s %s: %s", co->cipher, dir_name(dir), info.reason);
+	assert_int_equal(info.dir[dir].kex_number, 1);
+	assert_int_equal(info.dir[dir].seqnr, f->w[dir].seqnr);
+	assert_true(info.dir[dir].missed_packets > 0);
+	/* Where recovery would restart the client: proven, with its IV. */
+	assert_int_equal(sshtrack_position(f->st, f->c, C2S, 1, &pos), 0);
+	assert_true(pos.keyed);
+	assert_int_equal(pos.kex_number, 1);
+	if (strstr(co->cipher, "chacha") == NULL)
+		assert_true(pos.iv_len > 0);
+	explicit_bzero(&pos, sizeof(pos));
+	fx_free(f);
+}
+
+/*
+ * A rekey's record comes late (after a restart the sshd's export
+ * reconnects with a backoff) and the buffer fills: the bytes waiting are
+ * a hole, proved past when the keys come.  The first keys stay fatal
+ * (test_buffer_bound): the setup is in what waits.
+ */
+static void
+test_late_rekey_keys(void **state)
+{
+	const struct combo cc = { "chacha20-poly1305@openssh.com", "" };
+	const struct combo cg = { "aes128-gcm@openssh.com", "" };
+
+	(void)state;
+	late_rekey_keys(&cc, S2C);
+	late_rekey_keys(&cc, C2S);
+	/* Lengths in clear: boundaries scanned while waiting are dropped. */
+	late_rekey_keys(&cg, C2S);
+}
+
+/* Read a whole file (for searching the state file's bytes). */
+static size_t
+slurp(const char *path, uint8_t **out)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t n = 0, got;
+	uint8_t *p = NULL;
+
+	*out = NULL;
+	if (fp == NULL)
+		return 0;
+	for (;;) {
+		assert_non_null(p = realloc(p, n + 65536));
+		if ((got = fread(p + n, 1, 65536, fp)) == 0)
+			break;
+		n += got;
+	}
+	fclose(fp);
+	*out = p;
+	return n;
+}
+
+static int
+tracked_yes(void *arg, size_t server)
+{
+	(void)arg;
+	(void)server;
+	return 1;
+}
+
+/*
+ * Through the state file: saved by the resume module (the setup log
+ * sealed under a key derived from the recovery key), restored by a new
+ * daemon; the file holds nothing of the log in plaintext; another recovery
+ * key cannot open the log.
+ */
+static void
+test_resume_store(void **state)
+{
+	static const char *cfg = "interface lo\nexport_listen none\n"
+	    "server web1 {\n service_ip 198.18.0.2\n ports 22\n}\n";
+	static const char *secrets[] = {
+	    "ssh-connection", "top-secret-command", "xterm", "LANG",
+	    "tcpip-forward", "publickey" };
+	const struct combo co = { "aes256-gcm@openssh.com", "" };
+	char dir[] = "/tmp/sjt-resume-XXXXXX", path[128], wal[140], err[256];
+	struct sshtrack_info info;
+	struct sshtrack_msg a, b;
+	struct seal_key *rk, *other;
+	struct store *st;
+	struct conf *c;
+	struct resume *r;
+	struct fx *f, *g;
+	uint8_t *bytes, sig[83], blob[300];
+	size_t n, i, j;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_int_equal(conf_parse(cfg, strlen(cfg), "t", &c, err,
+	    sizeof(err)), 0);
+	assert_int_equal(store_open(path, &st, err, sizeof(err)), 0);
+	assert_int_equal(seal_key_generate(SEAL_KEY_X25519, &rk), SEAL_OK);
+	assert_int_equal(seal_key_generate(SEAL_KEY_X25519, &other), SEAL_OK);
+	assert_non_null(r = resume_new(st, c, rk));
+
+	f = fx_new(NULL);
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	send_chanreq(f, C2S, SERVER_CHAN, "exec", 1, "top-secret-command");
+	resume_begin(r);
+	resume_save(r, 0, f->c, f->st);
+	resume_end(r);
+	assert_true(f->c->saved);
+	/* Saved once: nothing new, nothing written. */
+	assert_false(sshtrack_sync_dirty(f->st, f->c, (int *)&n));
+
+	/* The state file's bytes hold no plaintext of the log. */
+	memset(sig, 0x5e, sizeof(sig));
+	memset(blob, 0xb1, sizeof(blob));
+	for (j = 0; j < 2; j++) {
+		n = slurp(j == 0 ? path : wal, &bytes);
+		if (j == 1)
+			assert_true(n > 0);	/* WAL: what was written */
+		for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+			if (memmem(bytes, n, secrets[i], strlen(secrets[i])))
+				fail_msg("\"%s\" in %s", secrets[i],
+				    j == 0 ? path : wal);
+		assert_null(memmem(bytes, n, sig, 32));
+		assert_null(memmem(bytes, n, blob, 32));
+		free(bytes);
+	}
+
+	/* The restarted daemon. */
+	g = fx_new(NULL);
+	memcpy(g->rec, f->rec, sizeof(g->rec));
+	memcpy(g->avail, f->avail, sizeof(g->avail));
+	assert_int_equal(resume_restore(r, g->t, g->st, tracked_yes, NULL,
+	    g->now), 1);
+	assert_non_null(g->c);
+	assert_true(g->c->saved);
+	status(g, &info);
+	assert_true(info.restored);
+	assert_int_equal(sshtrack_log_count(g->st, g->c),
+	    sshtrack_log_count(f->st, f->c));
+	for (i = 0; i < sshtrack_log_count(f->st, f->c); i++) {
+		assert_int_equal(sshtrack_log_get(f->st, f->c, i, &a), 0);
+		assert_int_equal(sshtrack_log_get(g->st, g->c, i, &b), 0);
+		assert_int_equal(a.type, b.type);
+		assert_int_equal(a.flags, b.flags);
+		assert_int_equal(a.len, b.len);
+		assert_memory_equal(a.p, b.p, a.len);
+	}
+	seg(g, C2S, f->fed[C2S], NULL, 0, f->fed[S2C]);
+	seg(g, S2C, f->fed[S2C], NULL, 0, f->fed[C2S]);
+	status(g, &info);
+	if (!info.protectable)
+		fail_msg("%s", info.reason);
+	fx_free(g);
+	resume_free(r);
+
+	/* Another recovery key: the log does not open. */
+	assert_non_null(r = resume_new(st, c, other));
+	g = fx_new(NULL);
+	memcpy(g->rec, f->rec, sizeof(g->rec));
+	memcpy(g->avail, f->avail, sizeof(g->avail));
+	assert_int_equal(resume_restore(r, g->t, g->st, tracked_yes, NULL,
+	    g->now), 1);
+	assert_int_equal(sshtrack_log_count(g->st, g->c), 0);
+	status(g, &info);
+	assert_false(info.protectable);
+	assert_non_null(strstr(info.reason, "setup log not available"));
+	/* The connection ends: its rows go. */
+	resume_forget(r, 0, g->c);
+	fx_free(g);
+	g = fx_new(NULL);
+	assert_int_equal(resume_restore(r, g->t, g->st, tracked_yes, NULL,
+	    g->now), 0);
+	fx_free(g);
+	resume_free(r);
+
+	fx_free(f);
+	store_close(st);
+	seal_key_free(rk);
+	seal_key_free(other);
+	conf_free(c);
+	snprintf(err, sizeof(err), "%s-shm", path);
+	unlink(err);
+	unlink(wal);
+	unlink(path);
+	rmdir(dir);
+}
+
 #define T_COMBO(fn, i) \
 	{ #fn "/" #i, fn, NULL, NULL, (void *)&combos[i] }
 
@@ -1879,6 +2677,26 @@ main(void)
 		cmocka_unit_test(test_catchup_replies),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_pcap_bulk),
+		T_COMBO(test_restart, 0),
+		T_COMBO(test_restart, 1),
+		T_COMBO(test_restart, 2),
+		T_COMBO(test_restart, 3),
+		T_COMBO(test_restart, 4),
+		T_COMBO(test_restart, 5),
+		T_COMBO(test_restart, 6),
+		T_COMBO(test_restart, 7),
+		T_COMBO(test_restart_rekey, 0),
+		T_COMBO(test_restart_rekey, 1),
+		T_COMBO(test_restart_rekey, 3),
+		T_COMBO(test_restart_rekey, 4),
+		T_COMBO(test_restart_rekey, 5),
+		T_COMBO(test_restart_rekey, 6),
+		T_COMBO(test_restart_rekey, 7),
+		cmocka_unit_test(test_restart_idle),
+		cmocka_unit_test(test_restart_unprovable),
+		cmocka_unit_test(test_restart_state),
+		cmocka_unit_test(test_late_rekey_keys),
+		cmocka_unit_test(test_resume_store),
 	};
 
 	return cmocka_run_group_tests_name("sshtrack", tests, NULL, NULL);

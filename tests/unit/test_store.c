@@ -190,7 +190,7 @@ test_migrate_from_v1(void **state)
 	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(path, &st, err, sizeof(err)), 0);
-	assert_int_equal(store_schema_version(st), 2);
+	assert_int_equal(store_schema_version(st), STORE_SCHEMA_VERSION);
 	memset(&col, 0, sizeof(col));
 	assert_int_equal(store_events(st, 0, collect_cb, &col), 0);
 	assert_int_equal(col.n, 1);

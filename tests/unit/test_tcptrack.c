@@ -2,7 +2,9 @@
  * Unit tests for monitor/tcptrack.c: handshake options, in-order and
  * out-of-order reassembly, retransmission and overlap, sequence wrap, gaps
  * proved by acks, retention released by acks and held by the consumer,
- * FIN/RST ends, mid-stream pickup, timeouts and bounded memory.
+ * FIN/RST ends, mid-stream pickup, timeouts and bounded memory; resuming
+ * from a saved handshake after a restart (positions exact at once, across
+ * sequence wraps, the hole not a capture loss).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +26,9 @@ struct sink {
 	uint64_t	gap_off[2], gap_len[2];
 	int		gaps[2];
 	int		news, ends;
+	int		resumed[2];
+	uint64_t	resumed_off[2];
+	uint64_t	acked[2];
 	char		why[64];
 	int		out_of_order;	/* delivery not at the expected offset */
 };
@@ -73,8 +78,29 @@ on_end(void *arg, struct tcptrack_conn *c, const char *why)
 	strncpy(s->why, why, sizeof(s->why) - 1);
 }
 
+static void
+on_resumed(void *arg, struct tcptrack_conn *c, int dir, uint64_t off)
+{
+	struct sink *s = arg;
+
+	(void)c;
+	s->resumed[dir]++;
+	s->resumed_off[dir] = off;
+	s->got[dir] = off;
+}
+
+static void
+on_acked(void *arg, struct tcptrack_conn *c, int dir, uint64_t acked)
+{
+	struct sink *s = arg;
+
+	(void)c;
+	s->acked[dir] = acked;
+}
+
 static const struct tcptrack_ops ops = {
 	.conn_new = on_new, .data = on_data, .gap = on_gap, .conn_end = on_end,
+	.resumed = on_resumed, .acked = on_acked,
 };
 
 struct fx {
@@ -471,6 +497,142 @@ test_memory_idle(void **state)
 	fx_free(f);
 }
 
+/*
+ * The daemon restarts: a new tracker resumes the connection from its saved
+ * handshake.  Bytes flowed meanwhile; the first segment of each side
+ * re-anchors it, and positions equal the true ones at once.
+ */
+static void
+resume_case(uint32_t cisn, uint32_t sisn, uint64_t c_off, uint64_t s_off,
+    uint64_t c_down, uint64_t s_down)
+{
+	struct fx *f = fx_new(cisn, sisn, NULL), *g;
+	struct tcptrack_handshake hs;
+	struct tcptrack_conn *c;
+	char data[500];
+
+	memset(data, 'r', sizeof(data));
+	c = handshake(f);
+	assert_int_equal(tcptrack_handshake(c, &hs), 0);
+	assert_int_equal(hs.isn[C2S], cisn);
+	assert_int_equal(hs.isn[S2C], sisn);
+	assert_true(hs.has_wscale && hs.sackok && hs.ts);
+	assert_int_equal(hs.wscale[C2S], 7);
+	assert_int_equal(hs.mss[S2C], 1400);
+	/* What the consumer saved last: positions c_off, s_off. */
+	hs.ref_off[C2S] = c_off;
+	hs.ref_off[S2C] = s_off;
+
+	g = fx_new(cisn, sisn, NULL);
+	g->now = f->now + 30;
+	assert_non_null(c = tcptrack_resume(g->t, &hs, g->now));
+	assert_null(tcptrack_resume(g->t, &hs, g->now));	/* once */
+	assert_true(c->resumed);
+	assert_int_equal(g->s->news, 1);
+	assert_int_equal(c->state, TCPTRACK_ESTABLISHED);
+	assert_int_equal(c->dir[S2C].wscale, 9);
+	assert_true(c->dir[C2S].has_sackok && c->dir[C2S].has_ts);
+	assert_int_equal(tcptrack_protectable(c), TCPTRACK_RESUME_WAIT);
+	/*
+	 * While it was down the client sent c_down bytes, the server s_down;
+	 * the client acked all but 100 of the server's.  The client speaks
+	 * first: its segment anchors c2s; its ack waits for s2c's anchor.
+	 */
+	seg(g, C2S, PKT_ACK | PKT_PSH, c_off + c_down, data, 10,
+	    s_off + s_down - 100);
+	assert_int_equal(g->s->resumed[C2S], 1);
+	assert_true(g->s->resumed_off[C2S] == c_off + c_down);
+	assert_true(c->dir[C2S].delivered == c_off + c_down + 10);
+	assert_int_equal(g->s->gaps[C2S], 0);
+	assert_int_equal(g->s->out_of_order, 0);
+	assert_int_equal(tcptrack_protectable(c), TCPTRACK_RESUME_WAIT);
+	/* The server's first segment: all it sent, an ack of the 10 bytes. */
+	seg(g, S2C, PKT_ACK | PKT_PSH, s_off + s_down, data, 200,
+	    c_off + c_down + 10);
+	assert_true(g->s->resumed_off[S2C] == s_off + s_down);
+	assert_true(c->dir[S2C].delivered == s_off + s_down + 200);
+	/* The client had not acked 100 bytes sent before the restart. */
+	assert_true(c->dir[S2C].acked == s_off + s_down - 100);
+	assert_true(c->dir[C2S].acked == c_off + c_down + 10);
+	assert_int_equal(tcptrack_protectable(c), TCPTRACK_RESUME_HOLE);
+	assert_string_equal(tcptrack_reason_str(TCPTRACK_RESUME_HOLE),
+	    "bytes sent while the daemon was down are still needed");
+	/* Acked past the hole: nothing is missing any more. */
+	seg(g, C2S, PKT_ACK, c_off + c_down + 10, NULL, 0,
+	    s_off + s_down + 200);
+	assert_true(c->dir[S2C].acked == s_off + s_down + 200);
+	assert_int_equal(tcptrack_protectable(c), TCPTRACK_OK);
+	assert_int_equal(g->s->gaps[C2S] + g->s->gaps[S2C], 0);
+	/* The wire positions are the true ones. */
+	assert_int_equal(tcptrack_seq(c, S2C, c->dir[S2C].delivered),
+	    (uint32_t)(sisn + 1 + s_off + s_down + 200));
+	/* A later capture loss is one again. */
+	seg(g, S2C, PKT_ACK | PKT_PSH, s_off + s_down + 300, data, 50,
+	    c_off + c_down + 10);
+	seg(g, C2S, PKT_ACK, c_off + c_down + 10, NULL, 0,
+	    s_off + s_down + 350);
+	assert_int_equal(g->s->gaps[S2C], 1);
+	assert_true(g->s->gap_off[S2C] == s_off + s_down + 200);
+	assert_int_equal(g->s->gap_len[S2C], 100);
+	fx_free(f);
+	fx_free(g);
+}
+
+static void
+test_resume(void **state)
+{
+	(void)state;
+	resume_case(1000, 5000, 12345, 678901, 777, 20000);
+	/* Nothing sent while it was down. */
+	resume_case(1000, 5000, 12345, 678901, 0, 100);
+}
+
+static void
+test_resume_wrap(void **state)
+{
+	(void)state;
+	/* ISNs just below 2^32: relative offsets wrap at once. */
+	resume_case(0xfffffff0u, 0xffffff00u, 100, 200, 5000, 7000);
+	/* Streams beyond 4 GiB, the 32-bit sequence wrapping in the hole:
+	 * the saved reference picks the right 4 GiB. */
+	resume_case(7, 9, (4ULL << 30) - 1000, (9ULL << 30) - 5000, 3000,
+	    900000);
+	/* A reference 1.5 GiB behind: still the right one. */
+	resume_case(0x80000000u, 3, 1ULL << 30, 10ULL << 30, 3ULL << 29,
+	    3ULL << 29);
+}
+
+/* Never seen again: forgotten after resume_timeout, like any timeout. */
+static void
+test_resume_timeout(void **state)
+{
+	struct tcptrack_limits lim;
+	struct tcptrack_handshake hs;
+	struct tcptrack_conn *c;
+	struct fx *f, *g;
+
+	(void)state;
+	tcptrack_limits_default(&lim);
+	lim.resume_timeout = 60;
+	f = fx_new(1, 2, NULL);
+	c = handshake(f);
+	assert_int_equal(tcptrack_handshake(c, &hs), 0);
+	g = fx_new(1, 2, &lim);
+	assert_non_null(tcptrack_resume(g->t, &hs, g->now));
+	tcptrack_expire(g->t, g->now + 59);
+	assert_int_equal(tcptrack_count(g->t), 1);
+	tcptrack_expire(g->t, g->now + 61);
+	assert_int_equal(tcptrack_count(g->t), 0);
+	assert_string_equal(g->s->why, "not seen since the restart");
+	/* A connection picked up mid-stream has no handshake to save. */
+	seg(g, C2S, PKT_ACK, 0, "x", 1, 0);
+	c = tcptrack_find(g->t, &g->cli, 40000, &g->srv, 22);
+	assert_non_null(c);
+	assert_int_equal(tcptrack_handshake(c, &hs), -1);
+	fx_free(f);
+	fx_free(g);
+}
+
 int
 main(void)
 {
@@ -486,6 +648,9 @@ main(void)
 		cmocka_unit_test(test_fin_and_rst),
 		cmocka_unit_test(test_midstream_and_timeouts),
 		cmocka_unit_test(test_memory_idle),
+		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_resume_wrap),
+		cmocka_unit_test(test_resume_timeout),
 	};
 
 	return cmocka_run_group_tests_name("tcptrack", tests, NULL, NULL);

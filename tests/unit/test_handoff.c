@@ -1,0 +1,209 @@
+/*
+ * Unit tests for recovery/handoff.c on a socket pair standing in for the
+ * rebuilt connection: the program gets the socket as stdin and stdout and
+ * exactly the environment given, both ways of starting it (spawned when
+ * nothing is to be resent, forked when server bytes go first, which then
+ * reach the peer before anything the program writes), plain commands run
+ * without a shell and shell syntax with one, and failures are reported.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "handoff.h"
+
+static char *const envp[] = { "PATH=/usr/bin:/bin", "SJ_SERVER=web1",
+    "SJ_CLIENT_PORT=40000", NULL };
+
+/* Read from fd until EOF or timeout, into buf (NUL-terminated). */
+static size_t
+read_all(int fd, char *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+	ssize_t n;
+
+	while (got + 1 < len && poll(&pfd, 1, 5000) > 0) {
+		if ((n = read(fd, buf + got, len - 1 - got)) <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
+/* Start command on one end of a socket pair; the other end is returned. */
+static pid_t
+start(const char *command, const struct repair_conn *rc, int *peer,
+    int *status_fd)
+{
+	char err[256];
+	pid_t pid;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	pid = handoff_spawn(sv[0], rc, command, envp, status_fd, err,
+	    sizeof(err));
+	close(sv[0]);
+	*peer = sv[1];
+	return pid;
+}
+
+static int
+wait_exit(pid_t pid)
+{
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Nothing to resend: spawned, running at once; a plain command, no shell. */
+static void
+test_spawned(void **state)
+{
+	struct repair_conn rc;
+	char buf[256];
+	int peer, status_fd;
+	pid_t pid;
+
+	(void)state;
+	memset(&rc, 0, sizeof(rc));
+	pid = start("/bin/cat", &rc, &peer, &status_fd);
+	assert_true(pid > 0);
+	assert_int_equal(status_fd, -1);
+	assert_int_equal(write(peer, "line 1\n", 7), 7);
+	shutdown(peer, SHUT_WR);
+	assert_int_equal(read_all(peer, buf, sizeof(buf)), 7);
+	assert_string_equal(buf, "line 1\n");
+	close(peer);
+	assert_int_equal(wait_exit(pid), 0);
+}
+
+/* Shell syntax goes through /bin/sh; the environment is exactly envp. */
+static void
+test_shell_env(void **state)
+{
+	struct repair_conn rc;
+	char buf[512];
+	int peer, status_fd;
+	pid_t pid;
+
+	(void)state;
+	memset(&rc, 0, sizeof(rc));
+	pid = start("/usr/bin/env | sort; ls /proc/self/fd | wc -l", &rc,
+	    &peer, &status_fd);
+	assert_true(pid > 0);
+	read_all(peer, buf, sizeof(buf));
+	close(peer);
+	assert_int_equal(wait_exit(pid), 0);
+	assert_non_null(strstr(buf, "SJ_CLIENT_PORT=40000\nSJ_SERVER=web1\n"));
+	assert_null(strstr(buf, "HOME="));
+	/* ls sees 0, 1, 2, its own directory fd, and the pipe to wc. */
+	assert_non_null(strstr(buf, "\n4\n") ? strstr(buf, "\n4\n") :
+	    strstr(buf, "\n5\n"));
+}
+
+/* Server bytes to resend: forked, they go first, then the program. */
+static void
+test_forked_sendq(void **state)
+{
+	struct repair_conn rc;
+	char buf[256], why[200];
+	int peer, status_fd, r, i;
+	pid_t pid;
+
+	(void)state;
+	memset(&rc, 0, sizeof(rc));
+	rc.sendq = (const uint8_t *)"resent-";
+	rc.sendq_len = 7;
+	pid = start("/bin/echo program", &rc, &peer, &status_fd);
+	assert_true(pid > 0);
+	assert_true(status_fd >= 0);
+	for (i = 0, r = 0; i < 500 && r == 0; i++) {
+		r = handoff_status(status_fd, why, sizeof(why));
+		if (r == 0)
+			usleep(10000);
+	}
+	assert_int_equal(r, 1);
+	close(status_fd);
+	read_all(peer, buf, sizeof(buf));
+	assert_string_equal(buf, "resent-program\n");
+	close(peer);
+	assert_int_equal(wait_exit(pid), 0);
+}
+
+/* A program that cannot run: spawned, the error at once; forked, reported. */
+static void
+test_failures(void **state)
+{
+	struct repair_conn rc;
+	char why[200], err[256];
+	int peer, status_fd, r, i, sv[2];
+	pid_t pid;
+
+	(void)state;
+	memset(&rc, 0, sizeof(rc));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = handoff_spawn(sv[0], &rc, "/nonexistent/prog", envp, &status_fd,
+	    err, sizeof(err));
+	assert_int_equal(pid, -1);
+	assert_non_null(strstr(err, "No such file"));
+	close(sv[0]);
+	close(sv[1]);
+	rc.sendq = (const uint8_t *)"x";
+	rc.sendq_len = 1;
+	pid = start("/nonexistent/prog", &rc, &peer, &status_fd);
+	assert_true(pid > 0);
+	for (i = 0, r = 0; i < 500 && r == 0; i++) {
+		r = handoff_status(status_fd, why, sizeof(why));
+		if (r == 0)
+			usleep(10000);
+	}
+	assert_int_equal(r, -1);
+	assert_non_null(strstr(why, "running the command"));
+	close(status_fd);
+	close(peer);
+	assert_int_equal(wait_exit(pid), 127);
+	/* The peer gone: the resend fails, and says so. */
+	rc.sendq_len = 1;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[1]);
+	pid = handoff_spawn(sv[0], &rc, "/bin/cat", envp, &status_fd, err,
+	    sizeof(err));
+	close(sv[0]);
+	assert_true(pid > 0);
+	for (i = 0, r = 0; i < 500 && r == 0; i++) {
+		r = handoff_status(status_fd, why, sizeof(why));
+		if (r == 0)
+			usleep(10000);
+	}
+	assert_int_equal(r, -1);
+	assert_non_null(strstr(why, "sending the server bytes"));
+	close(status_fd);
+	assert_int_equal(wait_exit(pid), 71);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spawned),
+		cmocka_unit_test(test_shell_env),
+		cmocka_unit_test(test_forked_sendq),
+		cmocka_unit_test(test_failures),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
