@@ -698,13 +698,22 @@ report_tcp_dir_json(struct buf *out, const char *key,
 	const struct tcptrack_dir *td = &c->dir[dir];
 
 	json_put_string(out, key);
-	buf_putf(out, ":{\"isn\":%u,\"seq_next\":%u,\"bytes_sent\":%llu,"
-	    "\"bytes_acked\":%llu,\"last_ack\":%u,\"window\":%u,"
+	buf_putf(out, ":{\"isn\":%u,\"seq_next\":%u,", td->isn,
+	    tcptrack_seq(c, dir, td->delivered));
+	/*
+	 * Byte counts are offsets from the first byte after the SYN: without
+	 * the SYN they would count from wherever tracking began, a position
+	 * that looks exact and is not.  Unknown is said as null.
+	 */
+	if (td->syn_seen)
+		buf_putf(out, "\"bytes_sent\":%llu,\"bytes_acked\":%llu,",
+		    (unsigned long long)td->delivered,
+		    (unsigned long long)td->acked);
+	else
+		buf_putf(out, "\"bytes_sent\":null,\"bytes_acked\":null,");
+	buf_putf(out, "\"last_ack\":%u,\"window\":%u,"
 	    "\"tsval\":%u,\"mss\":%u,\"wscale\":%d,\"gaps\":%llu,"
-	    "\"retained\":%zu}", td->isn,
-	    tcptrack_seq(c, dir, td->delivered),
-	    (unsigned long long)td->delivered,
-	    (unsigned long long)td->acked, td->last_ack, td->win, td->tsval,
+	    "\"retained\":%zu}", td->last_ack, td->win, td->tsval,
 	    td->mss, td->has_wscale ? td->wscale : -1,
 	    (unsigned long long)td->gaps, buf_len(&td->retained));
 }
