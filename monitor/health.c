@@ -57,6 +57,7 @@ struct health_server {
 	ev_timer		 silence;	/* quiet after a client ACK */
 	/* TCP probe in flight. */
 	int			 tcp_fd;
+	struct log_ratelimit	 rl_dead_frames;
 	ev_io			 tcp_io;
 };
 
@@ -360,6 +361,7 @@ health_add_server(struct health *h, const char *name,
 	s->state = HEALTH_UNKNOWN;
 	s->since = ev_now(h->loop);
 	s->tcp_fd = -1;
+	s->rl_dead_frames.interval = 10;
 	snprintf(s->why, sizeof(s->why), "no traffic seen yet");
 	ev_timer_init(&s->evidence, health_evidence_cb, 0., 0.);
 	s->evidence.data = s;
@@ -392,8 +394,8 @@ health_frame(struct health *h, int server, int from_server, int wants_answer,
 		if (ts > s->last_server)
 			s->last_server = ts;
 		if (s->state == HEALTH_DEAD)
-			log_notice("health: %s: frames from a server "
-			    "declared dead", s->name);
+			log_limited(&s->rl_dead_frames, LOG_NOTICE, "health: "
+			    "%s: frames from a server declared dead", s->name);
 		else
 			health_alive(s, "traffic from the server");
 		return;
