@@ -223,8 +223,7 @@ tcptrack_announce(struct tcptrack *t, struct tcptrack_conn *c)
 		t->ops.conn_new(t->arg, c);
 }
 
-/* The 64-bit offset congruent to rel (mod 2^32) closest to ref. */
-static uint64_t
+uint64_t
 tcptrack_unwrap(uint32_t rel, uint64_t ref)
 {
 	uint64_t cand = (ref & ~(uint64_t)0xffffffff) | rel;

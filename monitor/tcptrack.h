@@ -216,6 +216,8 @@ int	tcptrack_retained(const struct tcptrack_conn *c, int dir,
 	    uint64_t *off, const uint8_t **p, size_t *len);
 /* Bytes of memory a connection holds now (for status and benchmarks). */
 size_t	tcptrack_conn_memory(const struct tcptrack_conn *c);
+/* The 64-bit stream offset congruent to rel (mod 2^32) closest to ref. */
+uint64_t tcptrack_unwrap(uint32_t rel, uint64_t ref);
 /* Sequence number (32-bit, on the wire) of stream offset off in dir. */
 uint32_t tcptrack_seq(const struct tcptrack_conn *c, int dir, uint64_t off);
 /* Text for an unprotectable reason and a state. */

@@ -18,19 +18,6 @@
 #define S2C	TCPTRACK_S2C
 #define C2S	TCPTRACK_C2S
 
-/* The 64-bit stream offset congruent to rel (mod 2^32) closest to ref. */
-static uint64_t
-rebuild_unwrap(uint32_t rel, uint64_t ref)
-{
-	uint64_t cand = (ref & ~(uint64_t)0xffffffff) | rel;
-
-	if (cand + 0x80000000ULL < ref)
-		cand += 1ULL << 32;
-	else if (cand > ref + 0x80000000ULL && cand >= (1ULL << 32))
-		cand -= 1ULL << 32;
-	return cand;
-}
-
 /* Sequence comparison modulo 2^32: a after b. */
 static int
 rebuild_after(uint32_t a, uint32_t b)
@@ -52,7 +39,7 @@ rebuild_hold_answered(struct tcptrack_conn *c)
 
 	if (cd->hold == UINT64_MAX)
 		return;			/* someone released it for good */
-	off = rebuild_unwrap((uint32_t)(c->dir[S2C].last_ack - (cd->isn + 1)),
+	off = tcptrack_unwrap((uint32_t)(c->dir[S2C].last_ack - (cd->isn + 1)),
 	    cd->delivered);
 	if (off > cd->hold && off <= cd->delivered + (1ULL << 30))
 		tcptrack_hold(c, C2S, off);
