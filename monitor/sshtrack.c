@@ -179,6 +179,7 @@ struct sshtrack_dir {
 	unsigned	 lines;
 	char		 version[SSHTRACK_VERSION_MAX + 1];
 	/* Packets. */
+	uint64_t	 msg_off;	/* where the packet being handled starts */
 	uint32_t	 seqnr;
 	uint64_t	 total_packets, bytes;
 	uint32_t	 newkeys;
@@ -212,6 +213,7 @@ struct chan {
 
 struct entry {
 	int		 dir;
+	uint64_t	 off;		/* stream offset of its packet */
 	uint32_t	 seqnr;
 	uint8_t		 type;
 	int		 flags;
@@ -224,6 +226,23 @@ struct entry {
 struct arrival {
 	uint64_t	end;
 	int		dir;
+};
+
+/*
+ * What a client packet does that the server's state at the resume point
+ * must not include if the packet is live (after it): its message, and for
+ * channel messages the channel and the bytes it adds or grants.
+ */
+struct effect {
+	uint8_t		type;		/* 0: not parsed (yet) */
+	uint64_t	chan;		/* channel serial, 0 for none */
+	uint32_t	n;		/* DATA bytes, WINDOW_ADJUST bytes */
+};
+
+/* A client packet boundary not yet fully acknowledged, and that packet. */
+struct mark {
+	struct sshtrack_pos pos;	/* where it starts */
+	struct effect	 eff;		/* what the packet there does */
 };
 
 struct sshtrack_conn {
@@ -242,8 +261,15 @@ struct sshtrack_conn {
 	int			 compression;
 	int			 auth_done;
 	struct replyq		 greq;		/* client global requests */
-	/* Client packets not fully acknowledged (C2S), oldest first. */
-	struct sshtrack_pos	*marks;
+	char			 hostkey0[SSHTRACK_NAME_MAX + 1];	/* of
+						   the first KEX, "" unknown */
+	struct effect		 eff;		/* of the client packet being
+						   handled */
+	/*
+	 * Client packets not fully acknowledged (C2S), oldest first: the
+	 * first is the resume point, the last where the next packet starts.
+	 */
+	struct mark		*marks;
 	size_t			 mark_head, nmarks, marks_alloc;
 	/* Boundaries found by scanning, for the decryption to confirm. */
 	uint64_t		*prov;
@@ -914,7 +940,7 @@ poly_check(struct sshtrack *st, struct sshtrack_keys *k, uint32_t seqnr,
 static int
 marks_append(struct sshtrack_conn *sc, const struct sshtrack_pos *pos)
 {
-	struct sshtrack_pos *n;
+	struct mark *n;
 	size_t nalloc;
 
 	if (sc->mark_head > 0 &&
@@ -942,25 +968,57 @@ marks_append(struct sshtrack_conn *sc, const struct sshtrack_pos *pos)
 		sc->marks_alloc = nalloc;
 		sc->mark_head = 0;
 	}
-	sc->marks[sc->mark_head + sc->nmarks++] = *pos;
+	n = &sc->marks[sc->mark_head + sc->nmarks++];
+	memset(n, 0, sizeof(*n));
+	n->pos = *pos;
 	return 0;
 }
 
-static struct sshtrack_pos *
+static struct mark *
 marks_last(struct sshtrack_conn *sc)
 {
 	return sc->nmarks == 0 ? NULL :
 	    &sc->marks[sc->mark_head + sc->nmarks - 1];
 }
 
+/* The mark of the client packet boundary off, or NULL. */
+static struct mark *
+mark_at(struct sshtrack_conn *sc, uint64_t off)
+{
+	struct mark *m;
+	size_t i;
+
+	for (i = sc->nmarks; i-- > 0; ) {
+		m = &sc->marks[sc->mark_head + i];
+		if (m->pos.off == off)
+			return m;
+		if (m->pos.off < off)
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * The client packet at off was handled: note what it did on its mark (none
+ * if the server acknowledged all of it already: it is not live).
+ */
+static void
+mark_effect(struct sshtrack_conn *sc, uint64_t off, const struct effect *e)
+{
+	struct mark *m;
+
+	if ((m = mark_at(sc, off)) != NULL)
+		m->eff = *e;
+}
+
 /* Move the hold to the first client packet the server has not fully acked. */
 static void
 hold_update(struct sshtrack_conn *sc)
 {
-	struct sshtrack_pos *m;
+	struct mark *m;
 
 	while (sc->nmarks >= 2 &&
-	    sc->marks[sc->mark_head + 1].off <= sc->c2s_acked) {
+	    sc->marks[sc->mark_head + 1].pos.off <= sc->c2s_acked) {
 		explicit_bzero(&sc->marks[sc->mark_head], sizeof(*m));
 		sc->mark_head++;
 		sc->nmarks--;
@@ -968,9 +1026,9 @@ hold_update(struct sshtrack_conn *sc)
 	if (sc->nmarks == 0)
 		return;
 	m = &sc->marks[sc->mark_head];
-	if (!sc->hold_released && m->off > sc->hold &&
-	    m->off <= sc->c2s_acked) {
-		sc->hold = m->off;
+	if (!sc->hold_released && m->pos.off > sc->hold &&
+	    m->pos.off <= sc->c2s_acked) {
+		sc->hold = m->pos.off;
 		tcptrack_hold(sc->c, TCPTRACK_C2S, sc->hold);
 	}
 }
@@ -1009,8 +1067,7 @@ prov_append(struct sshtrack_conn *sc, uint64_t off)
 static void
 mark_confirmed(struct sshtrack_conn *sc, const struct sshtrack_pos *pos)
 {
-	struct sshtrack_pos *m, *last = marks_last(sc);
-	size_t i;
+	struct mark *m, *last = marks_last(sc);
 
 	if (sc->nprov > 0 && pos->off != sc->confirmed_off) {
 		if (sc->prov[sc->prov_head] != pos->off) {
@@ -1024,16 +1081,11 @@ mark_confirmed(struct sshtrack_conn *sc, const struct sshtrack_pos *pos)
 			sc->prov_head = 0;
 	}
 	sc->confirmed_off = pos->off;
-	for (i = sc->nmarks; i-- > 0; ) {
-		m = &sc->marks[sc->mark_head + i];
-		if (m->off == pos->off) {
-			*m = *pos;
-			return;
-		}
-		if (m->off < pos->off)
-			break;
+	if ((m = mark_at(sc, pos->off)) != NULL) {
+		m->pos = *pos;
+		return;
 	}
-	if (last != NULL && last->off > pos->off)
+	if (last != NULL && last->pos.off > pos->off)
 		return;		/* already acknowledged and dropped */
 	if (marks_append(sc, pos) != 0)
 		unprotect(sc, "more than %zu client packets unacknowledged",
@@ -1108,6 +1160,7 @@ log_add(struct sshtrack_conn *sc, int dir, uint32_t seqnr, uint8_t type,
 	if ((e = malloc(need)) == NULL)
 		goto nomem;
 	e->dir = dir;
+	e->off = sc->dir[dir].msg_off;
 	e->seqnr = seqnr;
 	e->type = type;
 	e->flags = flags;
@@ -1322,6 +1375,8 @@ kex_negotiate(struct sshtrack_conn *sc, uint32_t round, const uint8_t *cp,
 			sc->compression = 1;
 	}
 	sc->algs = a;
+	if (round == 0)
+		snprintf(sc->hostkey0, sizeof(sc->hostkey0), "%s", a.hostkey);
 	sc->neg[round % 2] = a;
 	sc->neg_valid[round % 2] = 1;
 	sc->negotiated = 1;
@@ -1554,6 +1609,7 @@ msg_channel_open(struct sshtrack_conn *sc, int dir, uint32_t seqnr,
 		return;
 	}
 	snprintf(ch->pub.type, sizeof(ch->pub.type), "%s", type);
+	sc->eff.chan = ch->serial;
 	ch->pub.opened_by = dir;
 	ch->pub.window_known = 1;
 	/* The opener's numbers; its window is for data sent towards it. */
@@ -1588,6 +1644,7 @@ msg_channel_confirm(struct sshtrack_conn *sc, int dir, uint32_t seqnr,
 		return;
 	}
 	ch->pub.confirmed = 1;
+	sc->eff.chan = ch->serial;
 	if (dir == SSHTRACK_C2S)
 		ch->pub.id_client = sender;
 	else
@@ -1641,6 +1698,7 @@ msg_channel(struct sshtrack_conn *sc, int dir, uint32_t seqnr, uint8_t type,
 		out_of_step(sc, dir, seqnr, "channel message", recipient);
 		return;
 	}
+	sc->eff.chan = ch->serial;
 	switch (type) {
 	case SSH2_MSG_CHANNEL_OPEN_FAILURE:
 		/* It never existed: forget it and what was logged of it. */
@@ -1652,6 +1710,7 @@ msg_channel(struct sshtrack_conn *sc, int dir, uint32_t seqnr, uint8_t type,
 		if (buf_get_u32(b, &n) != 0)
 			goto bad;
 		/* The sender grants room for data sent towards it. */
+		sc->eff.n = n;
 		ch->pub.adjust[!dir] += n;
 		chan_window(ch, !dir);
 		return;
@@ -1665,6 +1724,7 @@ msg_channel(struct sshtrack_conn *sc, int dir, uint32_t seqnr, uint8_t type,
 		if (buf_get_u32(b, &n) != 0 || payload_len < hdr ||
 		    n > payload_len - hdr)
 			goto bad;
+		sc->eff.n = n;
 		ch->pub.data[dir] += n;
 		chan_window(ch, dir);
 		return;
@@ -1713,6 +1773,7 @@ msg_handle(struct sshtrack_conn *sc, int dir, uint32_t seqnr,
 	buf_view(&b, p, len);
 	if (buf_get_u8(&b, &type) != 0)
 		return;
+	sc->eff.type = type;
 	switch (type) {
 	case SSH2_MSG_KEXINIT:
 		kexinit_add(sc, dir, p, len);
@@ -2221,6 +2282,7 @@ packet_step(struct sshtrack_conn *sc, int dir, uint64_t limit)
 	/* The packet is good: count it as OpenSSH does. */
 	if (buf_skip(&d->in, total) != 0)
 		goto fail;
+	d->msg_off = d->in_off;
 	d->in_off += total;
 	d->packet_end = d->in_off;
 	d->seqnr++;
@@ -2235,7 +2297,10 @@ packet_step(struct sshtrack_conn *sc, int dir, uint64_t limit)
 		size_t have = ptlen - 5 < payload_len ? ptlen - 5 :
 		    payload_len;
 
+		memset(&sc->eff, 0, sizeof(sc->eff));
 		msg_handle(sc, dir, seqnr, st->scratch + 5, have, payload_len);
+		if (dir == SSHTRACK_C2S)
+			mark_effect(sc, d->msg_off, &sc->eff);
 	}
 	explicit_bzero(st->scratch, ptlen);
 	if (d->phase != SSHTRACK_PHASE_STOPPED)
@@ -2636,8 +2701,9 @@ resync_begin(struct sshtrack_conn *sc, int dir, int cause,
 	if (dir == SSHTRACK_C2S) {
 		/* Boundaries scanned beyond the base will never be confirmed. */
 		sc->nprov = sc->prov_head = 0;
-		while (sc->nmarks > 0 && marks_last(sc)->off > rs->base_off) {
-			explicit_bzero(marks_last(sc), sizeof(struct sshtrack_pos));
+		while (sc->nmarks > 0 &&
+		    marks_last(sc)->pos.off > rs->base_off) {
+			explicit_bzero(marks_last(sc), sizeof(struct mark));
 			sc->nmarks--;
 		}
 		if (sc->nmarks == 0)
@@ -3828,7 +3894,7 @@ sshtrack_unprotectable(struct sshtrack *st, struct tcptrack_conn *c,
 /*
  * --- sync points: saving and resuming ---
  *
- * The state encoding (not secret), version 1, every integer big-endian:
+ * The state encoding (not secret), version 2, every integer big-endian:
  *   u32 version, u8 strict, u8 auth_done, u8 compression, u8 negotiated,
  *   algs: u32 round, strings kex, hostkey, cipher c2s, s2c, mac c2s, s2c,
  *     comp c2s, s2c
@@ -3840,13 +3906,18 @@ sshtrack_unprotectable(struct sshtrack *st, struct tcptrack_conn *c,
  *     c2s, s2c, u32 id_client, id_server, per direction u32 maxpacket, u32
  *     initial_window, u64 adjust, u64 data, u8 eof, u8 close; u8
  *     window_known, u64 serial
- * The setup log (secret), version 1: u32 version, u32 entries, each: u8
- * dir, u32 seqnr, u8 type, u8 flags, u64 channel serial, u8 winch, string
- * payload.  Reply queues are not saved: after a restart replies may come to
- * requests never seen (replies_lost).
+ *   string hostkey0 (version 2 on; version 1 has none: "" when read)
+ * The setup log (secret), version 2: u32 version, u32 entries, each: u8
+ * dir, u64 offset of its packet (version 2 on), u32 seqnr, u8 type, u8
+ * flags, u64 channel serial, u8 winch, string payload.  Version 1 entries
+ * read back with offset 0: every entry of a saved log comes from a packet
+ * before the saved position, which is before any resume point the resumed
+ * connection will have.  Reply queues are not saved: after a restart
+ * replies may come to requests never seen (replies_lost).  Both versions
+ * are read; only the newest is written.
  */
-#define SYNC_STATE_VERSION	1
-#define SYNC_LOG_VERSION	1
+#define SYNC_STATE_VERSION	2
+#define SYNC_LOG_VERSION	2
 
 static int
 sync_put_state(const struct sshtrack_conn *sc, struct buf *b)
@@ -3908,6 +3979,7 @@ sync_put_state(const struct sshtrack_conn *sc, struct buf *b)
 		r |= buf_put_u8(b, (uint8_t)ch->pub.window_known);
 		r |= buf_put_u64(b, ch->serial);
 	}
+	r |= buf_put_cstring(b, sc->hostkey0);
 	return r != 0 ? -1 : 0;
 }
 
@@ -3923,6 +3995,7 @@ sync_put_log(const struct sshtrack_conn *sc, struct buf *b)
 	for (i = 0; i < sc->nlog; i++) {
 		e = sc->log[i];
 		r |= buf_put_u8(b, (uint8_t)e->dir);
+		r |= buf_put_u64(b, e->off);
 		r |= buf_put_u32(b, e->seqnr);
 		r |= buf_put_u8(b, e->type);
 		r |= buf_put_u8(b, (uint8_t)e->flags);
@@ -4063,7 +4136,7 @@ sync_read_state(struct sshtrack_conn *sc, const uint8_t *p, size_t len,
 	int j, f;
 
 	buf_view(&b, p, len);
-	if (buf_get_u32(&b, &v) != 0 || v != SYNC_STATE_VERSION)
+	if (buf_get_u32(&b, &v) != 0 || v < 1 || v > SYNC_STATE_VERSION)
 		return -1;
 	if (sync_get_flag(&b, &sc->strict) != 0 ||
 	    sync_get_flag(&b, &sc->auth_done) != 0 ||
@@ -4129,6 +4202,9 @@ sync_read_state(struct sshtrack_conn *sc, const uint8_t *p, size_t len,
 		chan_window(ch, 1);
 	}
 	sc->next_serial = next_serial;
+	if (v >= 2 && sync_get_name(&b, sc->hostkey0,
+	    sizeof(sc->hostkey0)) != 0)
+		return -1;
 	return buf_len(&b) == 0 ? 0 : -1;
 }
 
@@ -4139,15 +4215,16 @@ sync_read_log(struct sshtrack_conn *sc, const uint8_t *p, size_t len)
 	struct buf b;
 	uint32_t v, n, i, seqnr;
 	uint8_t dir, type, flags, winch;
-	uint64_t chan;
+	uint64_t chan, off = 0;
 	size_t dlen;
 
 	buf_view(&b, p, len);
-	if (buf_get_u32(&b, &v) != 0 || v != SYNC_LOG_VERSION ||
+	if (buf_get_u32(&b, &v) != 0 || v < 1 || v > SYNC_LOG_VERSION ||
 	    buf_get_u32(&b, &n) != 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (buf_get_u8(&b, &dir) != 0 || dir > 1 ||
+		    (v >= 2 && buf_get_u64(&b, &off) != 0) ||
 		    buf_get_u32(&b, &seqnr) != 0 ||
 		    buf_get_u8(&b, &type) != 0 ||
 		    buf_get_u8(&b, &flags) != 0 ||
@@ -4159,6 +4236,7 @@ sync_read_log(struct sshtrack_conn *sc, const uint8_t *p, size_t len)
 		if (sc->log_full)
 			return -1;
 		sc->log[sc->nlog - 1]->winch = winch;
+		sc->log[sc->nlog - 1]->off = off;
 	}
 	return buf_len(&b) == 0 ? 0 : -1;
 }
@@ -4284,7 +4362,7 @@ sshtrack_status(struct sshtrack *st, const struct tcptrack_conn *c,
 	}
 	/* Recovery starts at the first client packet not fully acked. */
 	if (info->protectable && sc->nmarks > 0 &&
-	    sc->marks[sc->mark_head].off > sc->c2s_acked) {
+	    sc->marks[sc->mark_head].pos.off > sc->c2s_acked) {
 		info->protectable = 0;
 		snprintf(info->reason, sizeof(info->reason), "client bytes "
 		    "before the first proved packet not yet acknowledged");
@@ -4337,7 +4415,8 @@ sshtrack_status(struct sshtrack *st, const struct tcptrack_conn *c,
 			info->memory += d->kexinit[j].len;
 	}
 	info->c2s_resume_off = sc->nmarks > 0 ?
-	    sc->marks[sc->mark_head].off : sc->dir[SSHTRACK_C2S].in_off;
+	    sc->marks[sc->mark_head].pos.off : sc->dir[SSHTRACK_C2S].in_off;
+	snprintf(info->hostkey0, sizeof(info->hostkey0), "%s", sc->hostkey0);
 	info->log_entries = sc->nlog;
 	info->log_bytes = sc->log_bytes;
 	info->password_attempts = sc->password_attempts;
@@ -4361,7 +4440,7 @@ sshtrack_position(struct sshtrack *st, const struct tcptrack_conn *c,
 	}
 	if (dir != SSHTRACK_C2S || sc->nmarks == 0)
 		return -1;
-	*pos = sc->marks[sc->mark_head];
+	*pos = sc->marks[sc->mark_head].pos;
 	return 0;
 }
 
@@ -4387,6 +4466,7 @@ sshtrack_log_get(struct sshtrack *st, const struct tcptrack_conn *c, size_t i,
 		return -1;
 	e = sc->log[i];
 	m->dir = e->dir;
+	m->off = e->off;
 	m->seqnr = e->seqnr;
 	m->type = e->type;
 	m->flags = e->flags;
@@ -4415,6 +4495,120 @@ sshtrack_channel_get(struct sshtrack *st, const struct tcptrack_conn *c,
 	if (sc == NULL || i >= sc->nchans)
 		return -1;
 	*ch = sc->chans[i].pub;
+	return 0;
+}
+
+/*
+ * --- the server's state at the resume point ---
+ *
+ * Every client packet from the first one the server had not fully
+ * acknowledged on is live: the rebuilt socket holds it, and the recovery
+ * sshd processes it again after the cutover.  The tracker has counted them
+ * already; what each did is on its mark (struct effect), and is taken back
+ * out here.
+ */
+static struct chan *
+chan_of_serial(struct sshtrack_conn *sc, uint64_t serial)
+{
+	size_t i;
+
+	for (i = 0; i < sc->nchans; i++)
+		if (sc->chans[i].serial == serial)
+			return &sc->chans[i];
+	return NULL;
+}
+
+int
+sshtrack_resume_check(struct sshtrack *st, const struct tcptrack_conn *c,
+    char *why, size_t whylen)
+{
+	struct sshtrack_conn *sc = conn_of(c);
+	const struct mark *m;
+	size_t i;
+
+	(void)st;
+	if (sc == NULL) {
+		snprintf(why, whylen, "not tracked");
+		return -1;
+	}
+	if (sc->nmarks == 0) {
+		snprintf(why, whylen, "no client packet boundary known");
+		return -1;
+	}
+	for (i = 0; i < sc->nmarks; i++) {
+		m = &sc->marks[sc->mark_head + i];
+		switch (m->eff.type) {
+		case SSH2_MSG_KEXINIT:
+		case SSH2_MSG_NEWKEYS:
+			snprintf(why, whylen, "the client's %s (seqnr %u) was "
+			    "not acknowledged: a key exchange was under way",
+			    m->eff.type == SSH2_MSG_KEXINIT ? "KEXINIT" :
+			    "NEWKEYS", m->pos.seqnr);
+			return -1;
+		default:
+			break;
+		}
+		if (m->eff.chan != 0 &&
+		    chan_of_serial(sc, m->eff.chan) == NULL) {
+			snprintf(why, whylen, "the client's message %u (seqnr "
+			    "%u) was not acknowledged and its channel is gone "
+			    "since", m->eff.type, m->pos.seqnr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+sshtrack_channel_get_resume(struct sshtrack *st,
+    const struct tcptrack_conn *c, size_t i, struct sshtrack_chan *ch)
+{
+	struct sshtrack_conn *sc = conn_of(c);
+	const struct effect *e;
+	uint64_t serial;
+	size_t j;
+	int d;
+
+	(void)st;
+	memset(ch, 0, sizeof(*ch));
+	if (sc == NULL || i >= sc->nchans || sc->nmarks == 0)
+		return -1;
+	*ch = sc->chans[i].pub;
+	serial = sc->chans[i].serial;
+	for (j = 0; j < sc->nmarks; j++) {
+		e = &sc->marks[sc->mark_head + j].eff;
+		if (e->chan != serial)
+			continue;
+		switch (e->type) {
+		case SSH2_MSG_CHANNEL_OPEN:
+			return 1;	/* opened by a live packet */
+		case SSH2_MSG_CHANNEL_OPEN_CONFIRMATION:
+			/* The client's numbers and window were not known. */
+			ch->confirmed = 0;
+			ch->id_client = 0;
+			ch->initial_window[SSHTRACK_S2C] = 0;
+			ch->maxpacket[SSHTRACK_S2C] = 0;
+			break;
+		case SSH2_MSG_CHANNEL_DATA:
+		case SSH2_MSG_CHANNEL_EXTENDED_DATA:
+			ch->data[SSHTRACK_C2S] -= e->n;
+			break;
+		case SSH2_MSG_CHANNEL_WINDOW_ADJUST:
+			ch->adjust[SSHTRACK_S2C] -= e->n;
+			break;
+		case SSH2_MSG_CHANNEL_EOF:
+			ch->eof[SSHTRACK_C2S] = 0;
+			break;
+		case SSH2_MSG_CHANNEL_CLOSE:
+			ch->close[SSHTRACK_C2S] = 0;
+			break;
+		default:
+			break;
+		}
+	}
+	for (d = 0; d < 2; d++)
+		ch->window[d] = (int64_t)ch->initial_window[d] +
+		    (int64_t)ch->adjust[d] - (int64_t)ch->data[d];
 	return 0;
 }
 

@@ -144,6 +144,11 @@ struct sshtrack_info {
 	int		waiting_keys;	/* a direction waits for a record */
 	int		negotiated;	/* algs is valid */
 	struct sshtrack_algs algs;
+	char		hostkey0[SSHTRACK_NAME_MAX + 1];	/* host key
+					   algorithm of the first KEX (what
+					   publickey-hostbound binds), "" if
+					   not seen (resumed from a sync point
+					   older than version 2) */
 	int		strict_kex;
 	int		compression;	/* other than "none" negotiated */
 	int		kex_in_progress; /* a KEXINIT not yet followed by
@@ -175,6 +180,10 @@ struct sshtrack_info {
  */
 struct sshtrack_msg {
 	int		dir;
+	uint64_t	off;		/* stream offset of its packet (0 if
+					   restored from a version 1 log: such
+					   entries are before any resume point)
+					   */
 	uint32_t	seqnr;
 	uint8_t		type;		/* SSH message number */
 	int		flags;		/* SSHTRACK_LOG_* */
@@ -282,6 +291,27 @@ size_t	sshtrack_channel_count(struct sshtrack *st,
 	    const struct tcptrack_conn *c);
 int	sshtrack_channel_get(struct sshtrack *st, const struct tcptrack_conn *c,
 	    size_t i, struct sshtrack_chan *ch);
+/*
+ * The server's state at the client resume point (sshtrack_position(...,
+ * SSHTRACK_C2S, 1, ...)), what a recovery must rebuild: client packets
+ * from there on are live (in the rebuilt socket's receive queue, processed
+ * again after the cutover), so they are not part of it.  The setup log
+ * holds them too: leave out client entries whose off is at or after the
+ * resume offset.  sshtrack_resume_check(): -1 with the reason if that
+ * state cannot be told from what was tracked (a live client packet of a
+ * key exchange, or about a channel removed since).  Then
+ * sshtrack_channel_get_resume() is sshtrack_channel_get() at the resume
+ * point: 1 if channel i did not exist there (a live client packet opens
+ * it), else 0 with window[C2S] plus the client's live data, window[S2C]
+ * minus the client's live WINDOW_ADJUSTs (adjust and data likewise), EOF
+ * and CLOSE of live client packets not set, and a server-opened channel
+ * confirmed by a live client packet not confirmed (id_client, the client's
+ * initial window and maximum packet 0).
+ */
+int	sshtrack_resume_check(struct sshtrack *st,
+	    const struct tcptrack_conn *c, char *why, size_t whylen);
+int	sshtrack_channel_get_resume(struct sshtrack *st,
+	    const struct tcptrack_conn *c, size_t i, struct sshtrack_chan *ch);
 /*
  * The sync point of c: 0 and sp, state and log (appended; log is secret)
  * filled; -1 if there is nothing to save (no keys yet, not tracked).

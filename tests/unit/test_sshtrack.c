@@ -1211,6 +1211,329 @@ test_channel_close(void **state)
 	fx_free(f);
 }
 
+/* Client packets written from now on are live until the server acks. */
+static uint64_t
+c2s_at(struct fx *f)
+{
+	return buf_len(&f->w[C2S].out);
+}
+
+/* The server acknowledges client bytes up to off (a pure ACK). */
+static void
+server_acks(struct fx *f, uint64_t off)
+{
+	seg(f, S2C, f->fed[S2C], NULL, 0, off);
+}
+
+static size_t
+chan_index(struct fx *f, uint32_t id_server, int *found)
+{
+	struct sshtrack_chan ch;
+	size_t i;
+
+	*found = 0;
+	for (i = 0; i < sshtrack_channel_count(f->st, f->c); i++) {
+		assert_int_equal(sshtrack_channel_get(f->st, f->c, i, &ch), 0);
+		if (ch.id_server == id_server) {
+			*found = 1;
+			return i;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The server's state at the client resume point: each log entry knows
+ * where its packet starts; the client's packets the server had not fully
+ * acknowledged are live, and what they did (data, window adjusts, a
+ * channel open, EOF) is not in the channel table at the resume point.
+ */
+static void
+test_resume_point(void **state)
+{
+	const struct combo co = { "aes256-gcm@openssh.com", "" };
+	struct sshtrack_chan now, at;
+	struct sshtrack_pos pos;
+	struct sshtrack_msg m;
+	struct sshtrack_info info;
+	struct fx *f = fx_new(NULL);
+	uint64_t r[6], starts[64], r_eof, want[3];
+	size_t i, j, nstarts = 0, idx, live, before;
+	struct msg mm;
+	char why[200];
+	int found;
+
+	(void)state;
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	status(f, &info);
+	assert_true(info.protectable);
+	assert_string_equal(info.hostkey0, "ssh-ed25519");
+	/* Everything acked: the resume point is where the next one goes. */
+	assert_int_equal(sshtrack_position(f->st, f->c, C2S, 1, &pos), 0);
+	assert_true(pos.off == c2s_at(f));
+	assert_int_equal(sshtrack_resume_check(f->st, f->c, why, sizeof(why)),
+	    0);
+	/* Every entry's offset is one where a packet of its side starts. */
+	for (i = 0; i < sshtrack_log_count(f->st, f->c); i++) {
+		assert_int_equal(sshtrack_log_get(f->st, f->c, i, &m), 0);
+		for (j = 0; j < f->w[m.dir].npackets; j++)
+			if (f->w[m.dir].starts[j] == m.off)
+				break;
+		if (j == f->w[m.dir].npackets)
+			fail_msg("entry %zu (type %u): %" PRIu64 " is no packet "
+			    "start", i, m.type, m.off);
+		if (m.dir == C2S)
+			starts[nstarts++] = m.off;
+	}
+	assert_int_equal(nstarts, 10);
+	for (i = 1; i < nstarts; i++)
+		assert_true(starts[i] > starts[i - 1]);
+	before = sshtrack_log_count(f->st, f->c);
+
+	/* Now the client goes on and the server acknowledges none of it. */
+	r[0] = c2s_at(f);
+	send_data(f, C2S, SERVER_CHAN, 10, 0);
+	r[1] = c2s_at(f);
+	m_init(&mm, 93);
+	m_u32(&mm, SERVER_CHAN);
+	m_u32(&mm, 5000);
+	m_send(&mm, &f->w[C2S]);
+	feed(f, C2S);
+	r[2] = c2s_at(f);
+	send_winch(f, SERVER_CHAN, 90);
+	r[3] = c2s_at(f);
+	m_init(&mm, 90);
+	m_str(&mm, "direct-tcpip");
+	m_u32(&mm, 5);
+	m_u32(&mm, 65536);
+	m_u32(&mm, 16384);
+	m_str(&mm, "10.0.0.1");
+	m_u32(&mm, 80);
+	m_str(&mm, "127.0.0.1");
+	m_u32(&mm, 1234);
+	m_send(&mm, &f->w[C2S]);
+	feed(f, C2S);
+	r[4] = c2s_at(f);
+	send_data(f, C2S, SERVER_CHAN, 77, 1);
+	r_eof = c2s_at(f);
+	send_u32(f, C2S, 96, SERVER_CHAN);	/* EOF */
+	r[5] = c2s_at(f);
+
+	status(f, &info);
+	assert_true(info.protectable);
+	assert_true(info.c2s_resume_off == r[0]);
+	assert_int_equal(sshtrack_position(f->st, f->c, C2S, 1, &pos), 0);
+	assert_true(pos.off == r[0]);
+	assert_int_equal(pos.seqnr, f->w[C2S].seqnr - 6);
+	assert_int_equal(pos.iv_len, 12);
+	assert_int_equal(sshtrack_resume_check(f->st, f->c, why, sizeof(why)),
+	    0);
+	/* The live client entries: the window-change, the open, the EOF. */
+	want[0] = r[2];
+	want[1] = r[3];
+	want[2] = r_eof;
+	live = 0;
+	for (i = 0; i < sshtrack_log_count(f->st, f->c); i++) {
+		assert_int_equal(sshtrack_log_get(f->st, f->c, i, &m), 0);
+		if (m.dir != C2S || m.off < r[0])
+			continue;
+		assert_true(live < 3);
+		assert_true(m.off == want[live]);
+		assert_int_equal(m.type, ((uint8_t[]){ 98, 90, 96 })[live]);
+		live++;
+		/* The window-change replaced the logged one (before). */
+		assert_true(i >= before - 1);
+	}
+	assert_int_equal(live, 3);
+	/* Windows now and at the resume point. */
+	idx = chan_index(f, SERVER_CHAN, &found);
+	assert_true(found);
+	assert_int_equal(sshtrack_channel_get(f->st, f->c, idx, &now), 0);
+	assert_int_equal(sshtrack_channel_get_resume(f->st, f->c, idx, &at),
+	    0);
+	assert_true(now.eof[C2S]);
+	assert_false(at.eof[C2S]);
+	assert_int_equal(now.window[C2S], 2097152 - 10 - 10 - 77);
+	assert_int_equal(at.window[C2S], 2097152 - 10);
+	assert_int_equal(at.data[C2S], 10);
+	assert_int_equal(now.window[S2C], CLIENT_WIN + 1000 + 5000 - 31050);
+	assert_int_equal(at.window[S2C], CLIENT_WIN + 1000 - 31050);
+	assert_int_equal(at.adjust[S2C], 1000);
+	assert_true(at.confirmed);
+	assert_int_equal(at.id_client, CLIENT_CHAN);
+	/* The channel a live packet opens did not exist then. */
+	assert_int_equal(sshtrack_channel_count(f->st, f->c), 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(sshtrack_channel_get(f->st, f->c, i, &now), 0);
+		if (strcmp(now.type, "direct-tcpip") == 0)
+			assert_int_equal(sshtrack_channel_get_resume(f->st,
+			    f->c, i, &at), 1);
+	}
+	assert_int_equal(sshtrack_channel_get_resume(f->st, f->c, 2, &at), -1);
+
+	/* The server acknowledges the data and the adjust only. */
+	server_acks(f, r[2]);
+	assert_int_equal(sshtrack_position(f->st, f->c, C2S, 1, &pos), 0);
+	assert_true(pos.off == r[2]);
+	assert_int_equal(sshtrack_channel_get_resume(f->st, f->c, idx, &at),
+	    0);
+	assert_int_equal(at.window[C2S], 2097152 - 20);
+	assert_int_equal(at.window[S2C], CLIENT_WIN + 1000 + 5000 - 31050);
+	/* A byte short of the open's end: still live. */
+	server_acks(f, r[4] - 1);
+	assert_int_equal(sshtrack_position(f->st, f->c, C2S, 1, &pos), 0);
+	assert_true(pos.off == r[3]);
+	/* All of it: nothing is live, the state is the tracker's. */
+	server_acks(f, r[5]);
+	assert_int_equal(sshtrack_position(f->st, f->c, C2S, 1, &pos), 0);
+	assert_true(pos.off == r[5]);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(sshtrack_channel_get(f->st, f->c, i, &now), 0);
+		assert_int_equal(sshtrack_channel_get_resume(f->st, f->c, i,
+		    &at), 0);
+		assert_memory_equal(&now, &at, sizeof(now));
+	}
+	explicit_bzero(&pos, sizeof(pos));
+	check_positions(f);
+	fx_free(f);
+}
+
+/*
+ * What the tracker cannot tell at the resume point: a live client packet
+ * about a channel it removed since (the client's CLOSE answering the
+ * server's, a refusal of a channel the server opened), or of a key
+ * exchange.  And a server-opened channel the client confirms in a live
+ * packet is not confirmed at the resume point.
+ */
+static void
+test_resume_untellable(void **state)
+{
+	const struct combo co = { "chacha20-poly1305@openssh.com", "" };
+	struct sshtrack_chan at;
+	struct fx *f;
+	struct msg m;
+	char why[200];
+	uint64_t r;
+	size_t idx;
+	int found;
+
+	(void)state;
+	/* The client's CLOSE, answering the server's, is live. */
+	f = fx_new(NULL);
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	send_u32(f, S2C, 96, CLIENT_CHAN);
+	send_u32(f, S2C, 97, CLIENT_CHAN);
+	r = c2s_at(f);
+	send_u32(f, C2S, 97, SERVER_CHAN);
+	assert_int_equal(sshtrack_channel_count(f->st, f->c), 0);
+	assert_int_equal(sshtrack_resume_check(f->st, f->c, why, sizeof(why)),
+	    -1);
+	assert_string_equal(why, "the client's message 97 (seqnr 15) was not "
+	    "acknowledged and its channel is gone since");
+	server_acks(f, r + 1);
+	assert_int_equal(sshtrack_resume_check(f->st, f->c, why, sizeof(why)),
+	    -1);
+	server_acks(f, c2s_at(f));
+	assert_int_equal(sshtrack_resume_check(f->st, f->c, why, sizeof(why)),
+	    0);
+	fx_free(f);
+
+	/* A channel the server opens, confirmed by a live client packet. */
+	f = fx_new(NULL);
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	m_init(&m, 90);
+	m_str(&m, "forwarded-tcpip");
+	m_u32(&m, 3);
+	m_u32(&m, 65536);
+	m_u32(&m, 16384);
+	m_str(&m, "127.0.0.1");
+	m_u32(&m, 40000);
+	m_str(&m, "198.18.0.10");
+	m_u32(&m, 5555);
+	m_send(&m, &f->w[S2C]);
+	feed(f, S2C);
+	m_init(&m, 91);
+	m_u32(&m, 3);
+	m_u32(&m, 9);
+	m_u32(&m, 1 << 20);
+	m_u32(&m, 16384);
+	m_send(&m, &f->w[C2S]);
+	feed(f, C2S);
+	send_data(f, C2S, 3, 100, 0);
+	assert_int_equal(sshtrack_resume_check(f->st, f->c, why, sizeof(why)),
+	    0);
+	idx = chan_index(f, 3, &found);
+	assert_true(found);
+	assert_int_equal(sshtrack_channel_get_resume(f->st, f->c, idx, &at),
+	    0);
+	assert_false(at.confirmed);
+	assert_int_equal(at.id_client, 0);
+	assert_int_equal(at.window[S2C], 0);
+	assert_int_equal(at.window[C2S], 65536);
+	assert_int_equal(at.opened_by, S2C);
+	/* The client refuses it instead: the channel is gone. */
+	fx_free(f);
+	f = fx_new(NULL);
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	m_init(&m, 90);
+	m_str(&m, "auth-agent@openssh.com");
+	m_u32(&m, 3);
+	m_u32(&m, 65536);
+	m_u32(&m, 16384);
+	m_send(&m, &f->w[S2C]);
+	feed(f, S2C);
+	m_init(&m, 92);
+	m_u32(&m, 3);
+	m_u32(&m, 1);
+	m_str(&m, "no agent");
+	m_str(&m, "");
+	m_send(&m, &f->w[C2S]);
+	feed(f, C2S);
+	assert_int_equal(sshtrack_resume_check(f->st, f->c, why, sizeof(why)),
+	    -1);
+	assert_non_null(strstr(why, "message 92"));
+	fx_free(f);
+
+	/* A rekey the client starts, not acknowledged. */
+	f = fx_new(NULL);
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	w_kexinit(&f->w[C2S], "curve25519-sha256", co.cipher, "hmac-sha2-256",
+	    "none");
+	feed(f, C2S);
+	assert_int_equal(sshtrack_resume_check(f->st, f->c, why, sizeof(why)),
+	    -1);
+	assert_non_null(strstr(why, "the client's KEXINIT (seqnr"));
+	server_acks(f, c2s_at(f));
+	assert_int_equal(sshtrack_resume_check(f->st, f->c, why, sizeof(why)),
+	    0);
+	fx_free(f);
+}
+
 /*
  * The capture lost client bytes the server acknowledged: the direction
  * resynchronises at the next packet it can prove, and says how many it
@@ -2400,6 +2723,137 @@ test_restart_state(void **state)
 	fx_free(f);
 }
 
+/* sv's encodings as the daemon before version 2 saved them. */
+static void
+saved_as_v1(struct saved *sv, size_t hostkey0_len)
+{
+	struct buf in, out;
+	const uint8_t *p;
+	uint32_t v, n, i, seqnr;
+	uint8_t dir, type, flags, winch;
+	uint64_t off, chan;
+	size_t len;
+
+	/* The state: version 1, no host key algorithm at the end. */
+	assert_true(buf_len(&sv->state) > 8 + hostkey0_len);
+	sv->state.data[3] = 1;
+	sv->state.len -= 4 + hostkey0_len;
+	/* The log: no offsets. */
+	buf_view(&in, buf_ptr(&sv->log), buf_len(&sv->log));
+	buf_init(&out, 1 << 20);
+	buf_set_secret(&out);
+	assert_int_equal(buf_get_u32(&in, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(buf_get_u32(&in, &n), 0);
+	assert_int_equal(buf_put_u32(&out, 1), 0);
+	assert_int_equal(buf_put_u32(&out, n), 0);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(buf_get_u8(&in, &dir), 0);
+		assert_int_equal(buf_get_u64(&in, &off), 0);
+		assert_true(off > 0);
+		assert_int_equal(buf_get_u32(&in, &seqnr), 0);
+		assert_int_equal(buf_get_u8(&in, &type), 0);
+		assert_int_equal(buf_get_u8(&in, &flags), 0);
+		assert_int_equal(buf_get_u64(&in, &chan), 0);
+		assert_int_equal(buf_get_u8(&in, &winch), 0);
+		assert_int_equal(buf_get_string_direct(&in, &p, &len), 0);
+		assert_int_equal(buf_put_u8(&out, dir) | buf_put_u32(&out, seqnr) |
+		    buf_put_u8(&out, type) | buf_put_u8(&out, flags) |
+		    buf_put_u64(&out, chan) | buf_put_u8(&out, winch) |
+		    buf_put_string(&out, p, len), 0);
+	}
+	assert_int_equal(buf_len(&in), 0);
+	buf_free(&sv->log);
+	sv->log = out;
+}
+
+/*
+ * A state file written before the setup log had offsets and the state the
+ * first KEX's host key algorithm: still restored (the old entries all come
+ * before any resume point), and a newer version than known is refused.
+ */
+static void
+test_restart_old_encodings(void **state)
+{
+	const struct combo co = { "aes128-ctr", "hmac-sha2-256-etm@openssh.com" };
+	struct sshtrack_info info;
+	struct sshtrack_msg a, b;
+	struct sshtrack_pos pos;
+	struct saved sv;
+	struct fx *f, *g;
+	char why[160];
+	size_t i;
+
+	(void)state;
+	f = fx_new(NULL);
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	ack_all(f, C2S);
+	ack_all(f, S2C);
+	save(f, &sv);
+	saved_as_v1(&sv, strlen("ssh-ed25519"));
+	g = resume_from(f, &sv, NULL, 1);
+	send_data(f, C2S, SERVER_CHAN, 1, 0);
+	send_data(f, S2C, CLIENT_CHAN, 2, 0);
+	feed_into(g, f, C2S, sv.sp.dir[C2S].off, f->fed[C2S], 536,
+	    sv.sp.dir[S2C].off);
+	feed_into(g, f, S2C, sv.sp.dir[S2C].off, f->fed[S2C], 536,
+	    f->fed[C2S]);
+	status(g, &info);
+	if (!info.protectable)
+		fail_msg("%s", info.reason);
+	assert_string_equal(info.hostkey0, "");
+	assert_int_equal(sshtrack_log_count(g->st, g->c), sv.nlog);
+	assert_int_equal(sshtrack_position(g->st, g->c, C2S, 1, &pos), 0);
+	for (i = 0; i < sv.nlog; i++) {
+		assert_int_equal(sshtrack_log_get(f->st, f->c, i, &a), 0);
+		assert_int_equal(sshtrack_log_get(g->st, g->c, i, &b), 0);
+		assert_int_equal(a.type, b.type);
+		assert_int_equal(a.len, b.len);
+		assert_true(a.off > 0);
+		assert_true(b.off == 0);
+		assert_true(b.off < pos.off);
+	}
+	explicit_bzero(&pos, sizeof(pos));
+	fx_free(g);
+	saved_free(&sv);
+
+	/* Version 2 reads back whole, and a version 3 is refused. */
+	save(f, &sv);
+	g = resume_from(f, &sv, NULL, 1);
+	status(g, &info);
+	assert_string_equal(info.hostkey0, "ssh-ed25519");
+	for (i = 0; i < sv.nlog; i++) {
+		assert_int_equal(sshtrack_log_get(f->st, f->c, i, &a), 0);
+		assert_int_equal(sshtrack_log_get(g->st, g->c, i, &b), 0);
+		assert_true(a.off == b.off);
+	}
+	fx_free(g);
+	sv.log.data[3] = 3;
+	g = fx_new(NULL);
+	assert_non_null(tcptrack_resume(g->t, &sv.hs, g->now));
+	assert_int_equal(sshtrack_sync_restore(g->st, g->c, &sv.sp,
+	    buf_ptr(&sv.state), buf_len(&sv.state), buf_ptr(&sv.log),
+	    buf_len(&sv.log), why, sizeof(why)), -1);
+	assert_string_equal(why, "saved setup log unreadable");
+	fx_free(g);
+	sv.log.data[3] = 2;
+	sv.state.data[3] = 3;
+	g = fx_new(NULL);
+	assert_non_null(tcptrack_resume(g->t, &sv.hs, g->now));
+	assert_int_equal(sshtrack_sync_restore(g->st, g->c, &sv.sp,
+	    buf_ptr(&sv.state), buf_len(&sv.state), buf_ptr(&sv.log),
+	    buf_len(&sv.log), why, sizeof(why)), -1);
+	assert_string_equal(why, "saved SSH state unreadable");
+	fx_free(g);
+	saved_free(&sv);
+	fx_free(f);
+}
+
 /* One direction waits for a rekey's keys until its buffer is full. */
 static void
 late_rekey_keys(const struct combo *co, int dir)
@@ -2664,6 +3118,9 @@ main(void)
 		cmocka_unit_test(test_buffer_bound),
 		cmocka_unit_test(test_log_bound),
 		cmocka_unit_test(test_channel_close),
+		cmocka_unit_test(test_resume_point),
+		cmocka_unit_test(test_resume_untellable),
+		cmocka_unit_test(test_restart_old_encodings),
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_c2s_hold),
 		cmocka_unit_test(test_seqnr_mismatch),
