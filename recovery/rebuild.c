@@ -84,11 +84,20 @@ int
 rebuild_plan(const struct tcptrack_conn *c, double now,
     struct rebuild_plan *p, char *why, size_t whylen)
 {
+	return rebuild_plan_range(c, now, REBUILD_ANY, REBUILD_ANY, p, why,
+	    whylen);
+}
+
+int
+rebuild_plan_range(const struct tcptrack_conn *c, double now,
+    uint64_t in_from, uint64_t out_to, struct rebuild_plan *p, char *why,
+    size_t whylen)
+{
 	const struct tcptrack_dir *cd = &c->dir[C2S], *sd = &c->dir[S2C];
 	struct repair_conn *rc = &p->rc;
 	const uint8_t *cp, *sp;
-	uint64_t coff, soff;
-	size_t clen, slen, skip;
+	uint64_t coff, soff, send_end;
+	size_t clen, slen, skip, cskip = 0;
 	int r;
 
 	memset(p, 0, sizeof(*p));
@@ -118,15 +127,55 @@ rebuild_plan(const struct tcptrack_conn *c, double now,
 		snprintf(why, whylen, "retained stream bytes incomplete");
 		return -1;
 	}
+	/* Where the receive queue starts: what the caller's protocol says. */
+	if (in_from != REBUILD_ANY) {
+		if (in_from < coff) {
+			snprintf(why, whylen, "the client bytes from offset "
+			    "%llu are no longer retained (kept from %llu)",
+			    (unsigned long long)in_from,
+			    (unsigned long long)coff);
+			return -1;
+		}
+		if (in_from > cd->delivered) {
+			snprintf(why, whylen, "the client resume point %llu "
+			    "is beyond what the client sent (%llu)",
+			    (unsigned long long)in_from,
+			    (unsigned long long)cd->delivered);
+			return -1;
+		}
+		cskip = (size_t)(in_from - coff);
+	}
+	/* Where the send queue ends: likewise, never before the client's ack. */
+	send_end = sd->delivered;
+	if (out_to != REBUILD_ANY) {
+		if (out_to < sd->acked) {
+			snprintf(why, whylen, "the client acknowledged %llu "
+			    "bytes of a server packet cut off by the crash "
+			    "(the last whole one ends at offset %llu)",
+			    (unsigned long long)(sd->acked - out_to),
+			    (unsigned long long)out_to);
+			return -1;
+		}
+		if (out_to > sd->delivered) {
+			snprintf(why, whylen, "the server resume point %llu "
+			    "is beyond what the server sent (%llu)",
+			    (unsigned long long)out_to,
+			    (unsigned long long)sd->delivered);
+			return -1;
+		}
+		send_end = out_to;
+	}
 	skip = (size_t)(sd->acked - soff);
-	if (rebuild_copy(cp, clen, &p->recvq) != 0 ||
+	slen = (size_t)(send_end - soff);
+	if (rebuild_copy(cp + cskip, clen - cskip, &p->recvq) != 0 ||
 	    rebuild_copy(sp + skip, slen - skip, &p->sendq) != 0) {
 		rebuild_plan_free(p);
 		snprintf(why, whylen, "out of memory");
 		return -1;
 	}
-	p->in_off = coff;
-	p->out_off = sd->delivered;
+	clen -= cskip;
+	p->in_off = coff + cskip;
+	p->out_off = send_end;
 
 	rebuild_endpoints(c, rc);
 	rc->snd_una = tcptrack_seq(c, S2C, sd->acked);

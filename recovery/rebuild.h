@@ -34,6 +34,18 @@ struct rebuild_plan {
 int	rebuild_plan(const struct tcptrack_conn *c, double now,
 	    struct rebuild_plan *p, char *why, size_t whylen);
 /*
+ * As rebuild_plan(), for a program that resumes a protocol at boundaries of
+ * its own (recover ssh): the receive queue starts at client stream offset
+ * in_from (the tracker must still retain it; bytes retained before it are
+ * left out), the send queue ends at server offset out_to (the server bytes
+ * after it are dropped; a client that acknowledged some of them fails the
+ * plan).  REBUILD_ANY for either: rebuild_plan()'s.
+ */
+#define REBUILD_ANY	UINT64_MAX
+int	rebuild_plan_range(const struct tcptrack_conn *c, double now,
+	    uint64_t in_from, uint64_t out_to, struct rebuild_plan *p,
+	    char *why, size_t whylen);
+/*
  * Plan just enough of c to reset it cleanly: the sequence numbers the
  * client expects, no options, no data.  0, or -1 if even those are unknown.
  */

@@ -279,6 +279,80 @@ test_client_gap(void **state)
 	fx_free(f);
 }
 
+/*
+ * Queues bounded by the caller (recover ssh): the receive queue from a
+ * chosen client offset, the send queue up to a chosen server offset.
+ */
+static void
+test_range(void **state)
+{
+	struct fx *f = fx_new(10, 20);
+	struct tcptrack_conn *c;
+	struct rebuild_plan p, q;
+	char why[200];
+
+	(void)state;
+	c = handshake(f, 1, 1);
+	seg(f, C2S, 0, "0001\n", 0, 500);
+	seg(f, S2C, 0, "aaaa", 5, 600);			/* held from 5 */
+	seg(f, C2S, 5, "0002\n", 4, 500);
+	seg(f, C2S, 10, "0003\n", 4, 500);
+	seg(f, S2C, 4, "bbbb", 5, 600);
+	seg(f, S2C, 8, "cccc", 5, 600);
+	seg(f, S2C, 12, NULL, 15, 600);			/* all acked */
+	seg(f, C2S, 15, NULL, 6, 500);			/* 2 of "bbbb" */
+	assert_int_equal(rebuild_plan_range(c, f->now, 10, 8, &p, why,
+	    sizeof(why)), 0);
+	assert_int_equal(p.rc.recvq_len, 5);
+	assert_memory_equal(p.rc.recvq, "0003\n", 5);
+	assert_int_equal(p.in_off, 10);
+	assert_int_equal(p.rc.rcv_nxt, 10 + 1 + 15);
+	assert_int_equal(p.rc.sendq_len, 2);
+	assert_memory_equal(p.rc.sendq, "bb", 2);
+	assert_int_equal(p.rc.snd_una, 20 + 1 + 6);
+	assert_int_equal(p.out_off, 8);
+	rebuild_plan_free(&p);
+	/* Exactly what is retained and acknowledged: empty, fine. */
+	assert_int_equal(rebuild_plan_range(c, f->now, 15, 6, &p, why,
+	    sizeof(why)), 0);
+	assert_int_equal(p.rc.recvq_len + p.rc.sendq_len, 0);
+	assert_int_equal(p.in_off, 15);
+	rebuild_plan_free(&p);
+	/* REBUILD_ANY is rebuild_plan(). */
+	assert_int_equal(rebuild_plan_range(c, f->now, REBUILD_ANY,
+	    REBUILD_ANY, &p, why, sizeof(why)), 0);
+	assert_int_equal(rebuild_plan(c, f->now, &q, why, sizeof(why)), 0);
+	assert_int_equal(p.in_off, q.in_off);
+	assert_int_equal(p.in_off, 5);
+	assert_int_equal(p.out_off, q.out_off);
+	assert_int_equal(p.rc.recvq_len, q.rc.recvq_len);
+	assert_int_equal(p.rc.sendq_len, 6);
+	assert_int_equal(p.rc.sendq_len, q.rc.sendq_len);
+	rebuild_plan_free(&p);
+	rebuild_plan_free(&q);
+	/* What cannot be. */
+	assert_int_equal(rebuild_plan_range(c, f->now, 3, 8, &p, why,
+	    sizeof(why)), -1);
+	assert_string_equal(why, "the client bytes from offset 3 are no "
+	    "longer retained (kept from 5)");
+	assert_int_equal(rebuild_plan_range(c, f->now, 16, 8, &p, why,
+	    sizeof(why)), -1);
+	assert_string_equal(why, "the client resume point 16 is beyond what "
+	    "the client sent (15)");
+	assert_int_equal(rebuild_plan_range(c, f->now, 10, 4, &p, why,
+	    sizeof(why)), -1);
+	assert_string_equal(why, "the client acknowledged 2 bytes of a server "
+	    "packet cut off by the crash (the last whole one ends at offset "
+	    "4)");
+	assert_int_equal(rebuild_plan_range(c, f->now, 10, 13, &p, why,
+	    sizeof(why)), -1);
+	assert_string_equal(why, "the server resume point 13 is beyond what "
+	    "the server sent (12)");
+	assert_null(p.recvq);
+	assert_null(p.sendq);
+	fx_free(f);
+}
+
 static void
 test_tsval(void **state)
 {
@@ -305,6 +379,7 @@ main(void)
 		cmocka_unit_test(test_no_handshake),
 		cmocka_unit_test(test_server_hole),
 		cmocka_unit_test(test_client_gap),
+		cmocka_unit_test(test_range),
 		cmocka_unit_test(test_tsval),
 	};
 
