@@ -61,12 +61,24 @@ handoff_plain_argv(const char *command, char *buf, size_t buflen,
 	return n > 0 ? 0 : -1;
 }
 
+/* What the program runs: a command for /bin/sh, or an argv (no shell). */
+struct handoff_prog {
+	const char	*command;	/* or NULL */
+	char *const	*argv;		/* argv[0] an absolute path */
+	char *const	*envp;
+	const int	*extra;		/* become 3, 4, ... */
+	size_t		 nextra;
+};
+
 static void __attribute__((noreturn))
-handoff_child(int fd, const struct repair_conn *rc, const char *command,
-    char *const envp[], int status)
+handoff_child(int fd, const struct repair_conn *rc,
+    const struct handoff_prog *pg, int status)
 {
 	char buf[4096], *argv[64];
+	int hi[HANDOFF_MAX_EXTRA];
+	int first = 3 + (int)pg->nextra;
 	sigset_t none;
+	size_t i;
 	int sig, s;
 
 	for (sig = 1; sig < NSIG; sig++)
@@ -74,27 +86,39 @@ handoff_child(int fd, const struct repair_conn *rc, const char *command,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
-	/* Both out of the way of 0 and 1 first. */
-	if (status < 3 && (status = fcntl(status, F_DUPFD_CLOEXEC, 3)) == -1)
+	/* Everything out of the way of 0, 1 and the extras' places first. */
+	if (status < first &&
+	    (status = fcntl(status, F_DUPFD_CLOEXEC, first)) == -1)
 		_exit(71);
-	if ((s = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1 ||
-	    dup2(s, 0) == -1 || dup2(s, 1) == -1)
+	if ((s = fcntl(fd, F_DUPFD_CLOEXEC, first)) == -1)
 		handoff_child_fail(status, HANDOFF_STAGE_SETUP);
+	for (i = 0; i < pg->nextra; i++)
+		if ((hi[i] = fcntl(pg->extra[i], F_DUPFD_CLOEXEC, first)) ==
+		    -1)
+			handoff_child_fail(status, HANDOFF_STAGE_SETUP);
+	if (dup2(s, 0) == -1 || dup2(s, 1) == -1)
+		handoff_child_fail(status, HANDOFF_STAGE_SETUP);
+	for (i = 0; i < pg->nextra; i++)
+		if (dup2(hi[i], 3 + (int)i) == -1)
+			handoff_child_fail(status, HANDOFF_STAGE_SETUP);
 	/* Nothing else of the daemon's reaches the program. */
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-		int i, max = (int)sysconf(_SC_OPEN_MAX);
+	if (close_range((unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+		int j, max = (int)sysconf(_SC_OPEN_MAX);
 
-		for (i = 3; i < max && i < 65536; i++)
-			if (i != status)
-				(void)fcntl(i, F_SETFD, FD_CLOEXEC);
+		for (j = first; j < max && j < 65536; j++)
+			if (j != status)
+				(void)fcntl(j, F_SETFD, FD_CLOEXEC);
 	}
 	if (repair_send_pending(1, rc) != 0)
 		handoff_child_fail(status, HANDOFF_STAGE_SEND);
-	if (handoff_plain_argv(command, buf, sizeof(buf), argv,
+	if (pg->command == NULL)
+		execve(pg->argv[0], pg->argv, pg->envp);
+	else if (handoff_plain_argv(pg->command, buf, sizeof(buf), argv,
 	    sizeof(argv) / sizeof(argv[0])) == 0)
-		execve(argv[0], argv, envp);
+		execve(argv[0], argv, pg->envp);
 	else
-		execle("/bin/sh", "sh", "-c", command, (char *)NULL, envp);
+		execle("/bin/sh", "sh", "-c", pg->command, (char *)NULL,
+		    pg->envp);
 	handoff_child_fail(status, HANDOFF_STAGE_EXEC);
 }
 
@@ -104,15 +128,16 @@ handoff_child(int fd, const struct repair_conn *rc, const char *command,
  * returns once the exec has happened, or with its error.
  */
 static pid_t
-handoff_spawn_direct(int fd, const char *command, char *const envp[],
-    char *err, size_t errlen)
+handoff_spawn_direct(int fd, const struct handoff_prog *pg, char *err,
+    size_t errlen)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t def, none;
-	char buf[4096], *argv[64], *sh[] = { "sh", "-c", (char *)command,
-	    NULL };
+	char buf[4096], *argv[64], *sh[] = { "sh", "-c",
+	    (char *)pg->command, NULL };
 	pid_t pid = -1;
+	size_t i;
 	int r, sig;
 
 	sigemptyset(&none);
@@ -129,19 +154,29 @@ handoff_spawn_direct(int fd, const char *command, char *const envp[],
 		snprintf(err, errlen, "posix_spawn: out of memory");
 		return -1;
 	}
-	if ((r = posix_spawn_file_actions_adddup2(&fa, fd, 0)) != 0 ||
-	    (r = posix_spawn_file_actions_adddup2(&fa, fd, 1)) != 0 ||
-	    (r = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0 ||
+	/* The sources are all above the targets (handoff_start()). */
+	r = posix_spawn_file_actions_adddup2(&fa, fd, 0);
+	if (r == 0)
+		r = posix_spawn_file_actions_adddup2(&fa, fd, 1);
+	for (i = 0; i < pg->nextra && r == 0; i++)
+		r = posix_spawn_file_actions_adddup2(&fa, pg->extra[i],
+		    3 + (int)i);
+	if (r != 0 ||
+	    (r = posix_spawn_file_actions_addclosefrom_np(&fa,
+	    3 + (int)pg->nextra)) != 0 ||
 	    (r = posix_spawnattr_setsigdefault(&at, &def)) != 0 ||
 	    (r = posix_spawnattr_setsigmask(&at, &none)) != 0 ||
 	    (r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID |
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)) != 0)
 		snprintf(err, errlen, "posix_spawn set-up: %s", strerror(r));
-	else if (handoff_plain_argv(command, buf, sizeof(buf), argv,
+	else if (pg->command == NULL)
+		r = posix_spawn(&pid, pg->argv[0], &fa, &at, pg->argv,
+		    pg->envp);
+	else if (handoff_plain_argv(pg->command, buf, sizeof(buf), argv,
 	    sizeof(argv) / sizeof(argv[0])) == 0)
-		r = posix_spawn(&pid, argv[0], &fa, &at, argv, envp);
+		r = posix_spawn(&pid, argv[0], &fa, &at, argv, pg->envp);
 	else
-		r = posix_spawn(&pid, "/bin/sh", &fa, &at, sh, envp);
+		r = posix_spawn(&pid, "/bin/sh", &fa, &at, sh, pg->envp);
 	if (r != 0) {
 		if (pid == -1 || err[0] == '\0')
 			snprintf(err, errlen, "running the command: %s",
@@ -153,37 +188,92 @@ handoff_spawn_direct(int fd, const char *command, char *const envp[],
 	return pid;
 }
 
-pid_t
-handoff_spawn(int fd, const struct repair_conn *rc, const char *command,
-    char *const envp[], int *status_fd, char *err, size_t errlen)
+static pid_t
+handoff_start(int fd, const struct repair_conn *rc,
+    const struct handoff_prog *pg, int *status_fd, char *err, size_t errlen)
 {
-	int pfd[2];
-	pid_t pid;
+	struct handoff_prog moved = *pg;
+	int pfd[2], src[HANDOFF_MAX_EXTRA], tmp[1 + HANDOFF_MAX_EXTRA];
+	int first = 3 + (int)pg->nextra;
+	size_t i, ntmp = 0;
+	pid_t pid = -1;
 
 	*status_fd = -1;
-	if (rc->sendq_len == 0) {
-		err[0] = '\0';
-		return handoff_spawn_direct(fd, command, envp, err, errlen);
+	err[0] = '\0';
+	if (pg->nextra > HANDOFF_MAX_EXTRA) {
+		snprintf(err, errlen, "too many descriptors to pass");
+		return -1;
 	}
-
+	/*
+	 * No source where a target goes (0, 1, 3, ...): dup2 in the order
+	 * given would overwrite it first.  Copies above them, for the spawn.
+	 */
+	if (fd < first) {
+		if ((tmp[ntmp] = fcntl(fd, F_DUPFD_CLOEXEC, first)) == -1)
+			goto dupfail;
+		fd = tmp[ntmp++];
+	}
+	for (i = 0; i < pg->nextra; i++) {
+		src[i] = pg->extra[i];
+		if (src[i] >= first)
+			continue;
+		if ((tmp[ntmp] = fcntl(src[i], F_DUPFD_CLOEXEC, first)) == -1)
+			goto dupfail;
+		src[i] = tmp[ntmp++];
+	}
+	moved.extra = src;
+	if (rc->sendq_len == 0) {
+		pid = handoff_spawn_direct(fd, &moved, err, errlen);
+		goto out;
+	}
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
+		goto out;
 	}
 	if ((pid = fork()) == -1) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		close(pfd[0]);
 		close(pfd[1]);
-		return -1;
+		goto out;
 	}
 	if (pid == 0) {
 		close(pfd[0]);
-		handoff_child(fd, rc, command, envp, pfd[1]);
+		handoff_child(fd, rc, &moved, pfd[1]);
 	}
 	close(pfd[1]);
 	(void)fcntl(pfd[0], F_SETFL, O_NONBLOCK);
 	*status_fd = pfd[0];
+	goto out;
+ dupfail:
+	snprintf(err, errlen, "moving descriptors: %s", strerror(errno));
+ out:
+	for (i = 0; i < ntmp; i++)
+		close(tmp[i]);
 	return pid;
+}
+
+pid_t
+handoff_spawn(int fd, const struct repair_conn *rc, const char *command,
+    char *const envp[], int *status_fd, char *err, size_t errlen)
+{
+	struct handoff_prog pg = { command, NULL, envp, NULL, 0 };
+
+	return handoff_start(fd, rc, &pg, status_fd, err, errlen);
+}
+
+pid_t
+handoff_spawn_argv(int fd, const struct repair_conn *rc, char *const argv[],
+    char *const envp[], const int *extra, size_t nextra, int *status_fd,
+    char *err, size_t errlen)
+{
+	struct handoff_prog pg = { NULL, argv, envp, extra, nextra };
+
+	if (argv == NULL || argv[0] == NULL || argv[0][0] != '/') {
+		*status_fd = -1;
+		snprintf(err, errlen, "the program must be an absolute path");
+		return -1;
+	}
+	return handoff_start(fd, rc, &pg, status_fd, err, errlen);
 }
 
 int

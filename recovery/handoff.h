@@ -1,10 +1,10 @@
 /*
  * handoff: give a rebuilt connection to a program of its own, inetd-style
- * (DESIGN.md 4, step 4; `recover exec` now, the recovery sshd later): the
- * socket becomes the program's stdin and stdout, the connection's metadata
- * its environment.  The server bytes the client has not acknowledged are
- * sent first, from the child, before the program runs; the daemon itself
- * never reads or writes the socket.
+ * (DESIGN.md 4, step 4; `recover exec`, and jeebs-replay for `recover ssh`):
+ * the socket becomes the program's stdin and stdout, the connection's
+ * metadata its environment.  The server bytes the client has not
+ * acknowledged are sent first, from the child, before the program runs; the
+ * daemon itself never reads or writes the socket.
  */
 #ifndef SJ_HANDOFF_H
 #define SJ_HANDOFF_H
@@ -28,6 +28,15 @@
 pid_t	handoff_spawn(int fd, const struct repair_conn *rc,
 	    const char *command, char *const envp[], int *status_fd,
 	    char *err, size_t errlen);
+/*
+ * As handoff_spawn(), for a program given as argv (argv[0] an absolute
+ * path, no shell) that also gets extra[i] as descriptor 3 + i (at most
+ * HANDOFF_MAX_EXTRA; the caller closes its copies).
+ */
+#define HANDOFF_MAX_EXTRA	8
+pid_t	handoff_spawn_argv(int fd, const struct repair_conn *rc,
+	    char *const argv[], char *const envp[], const int *extra,
+	    size_t nextra, int *status_fd, char *err, size_t errlen);
 /*
  * How the child is getting on: 1, the program is running (the pipe closed
  * on exec); 0, not yet; -1, it failed before, with the reason in why.  Once

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -194,6 +195,108 @@ test_failures(void **state)
 	assert_int_equal(wait_exit(pid), 71);
 }
 
+/*
+ * An argv program with extra descriptors 3 and 4, given in the worst
+ * places: the daemon's own 4 and 3 (swapped), so that a plain dup2 in
+ * order would overwrite one before passing it.  Both ways of starting.
+ */
+static int
+high(int fd)
+{
+	int h = fcntl(fd, F_DUPFD, 50);
+
+	assert_true(h >= 50);
+	close(fd);
+	return h;
+}
+
+static void
+argv_case(int resend)
+{
+	char *const argv[] = { "/bin/sh", "-c", "cat <&3; echo report >&4; "
+	    "ls /proc/self/fd | sort -n | tr '\\n' ' '", NULL };
+	struct repair_conn rc;
+	char buf[512], rep[64], err[256], why[200];
+	int pkg[2], rpt[2], sv[2], extra[2], status_fd, r, i;
+	pid_t pid;
+
+	memset(&rc, 0, sizeof(rc));
+	if (resend) {
+		rc.sendq = (const uint8_t *)"resent-";
+		rc.sendq_len = 7;
+	}
+	assert_int_equal(pipe(pkg), 0);
+	assert_int_equal(write(pkg[1], "PKG.", 4), 4);
+	close(pkg[1]);
+	assert_int_equal(pipe(rpt), 0);
+	/* Out of the way first, then the package's read end on 4 and the
+	 * report's write end on 3. */
+	pkg[0] = high(pkg[0]);
+	rpt[0] = high(rpt[0]);
+	rpt[1] = high(rpt[1]);
+	assert_int_equal(dup2(pkg[0], 4), 4);
+	assert_int_equal(dup2(rpt[1], 3), 3);
+	close(pkg[0]);
+	close(rpt[1]);
+	extra[0] = 4;
+	extra[1] = 3;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sv), 0);
+	pid = handoff_spawn_argv(sv[0], &rc, argv, envp, extra, 2, &status_fd,
+	    err, sizeof(err));
+	if (pid == -1)
+		fail_msg("%s", err);
+	close(sv[0]);
+	close(3);
+	close(4);
+	if (resend) {
+		assert_true(status_fd >= 0);
+		for (i = 0, r = 0; i < 500 && r == 0; i++) {
+			r = handoff_status(status_fd, why, sizeof(why));
+			if (r == 0)
+				usleep(10000);
+		}
+		assert_int_equal(r, 1);
+		close(status_fd);
+	} else
+		assert_int_equal(status_fd, -1);
+	read_all(sv[1], buf, sizeof(buf));
+	close(sv[1]);
+	read_all(rpt[0], rep, sizeof(rep));
+	close(rpt[0]);
+	assert_int_equal(wait_exit(pid), 0);
+	assert_string_equal(rep, "report\n");
+	/* 0 1 2 3 4 and ls's own directory: nothing else of ours. */
+	if (resend)
+		assert_string_equal(buf, "resent-PKG.0 1 2 3 4 5 ");
+	else
+		assert_string_equal(buf, "PKG.0 1 2 3 4 5 ");
+}
+
+static void
+test_argv_extra(void **state)
+{
+	(void)state;
+	argv_case(0);
+	argv_case(1);
+}
+
+static void
+test_argv_refused(void **state)
+{
+	char *const argv[] = { "jeebs-replay", NULL };
+	struct repair_conn rc;
+	char err[256];
+	int status_fd;
+
+	(void)state;
+	memset(&rc, 0, sizeof(rc));
+	assert_int_equal(handoff_spawn_argv(0, &rc, argv, envp, NULL, 0,
+	    &status_fd, err, sizeof(err)), -1);
+	assert_string_equal(err, "the program must be an absolute path");
+	assert_int_equal(status_fd, -1);
+}
+
 int
 main(void)
 {
@@ -202,6 +305,8 @@ main(void)
 		cmocka_unit_test(test_shell_env),
 		cmocka_unit_test(test_forked_sendq),
 		cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_argv_extra),
+		cmocka_unit_test(test_argv_refused),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
