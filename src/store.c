@@ -194,6 +194,20 @@ static const char *const store_migrations[] = {
 	"  FOREIGN KEY (server, family, client_addr, client_port,"
 	"    server_addr, server_port) REFERENCES tcp_resume"
 	"    ON DELETE CASCADE) WITHOUT ROWID;",
+	/*
+	 * 4 -> 5: recover ssh.  Per taken-over connection, what recovered
+	 * it ('exec' or 'ssh'; NULL in rows of older takeovers) and, for
+	 * ssh, jeebs-replay's report: the recovery sshd's pid, how long it
+	 * took to start, to replay the setup log and to cut over
+	 * (microseconds), and how many messages it replayed; NULL until
+	 * reported.
+	 */
+	"ALTER TABLE takeover_conns ADD COLUMN recover TEXT;"
+	"ALTER TABLE takeover_conns ADD COLUMN sshd_pid INTEGER;"
+	"ALTER TABLE takeover_conns ADD COLUMN sshd_us INTEGER;"
+	"ALTER TABLE takeover_conns ADD COLUMN replay_us INTEGER;"
+	"ALTER TABLE takeover_conns ADD COLUMN cutover_us INTEGER;"
+	"ALTER TABLE takeover_conns ADD COLUMN messages INTEGER;",
 };
 
 int64_t
@@ -897,8 +911,10 @@ store_takeover_conn_put(struct store *st, const struct store_takeover_conn *c)
 	    "(takeover_id, n, client_addr, client_port, service_addr, "
 	    "service_port, fate, reason, in_bytes, out_bytes, in_off, "
 	    "out_off, last_frame_us, rebuild_ns, started_us, pid, "
-	    "exit_status, ended_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL) != SQLITE_OK) {
+	    "exit_status, ended_us, recover, sshd_pid, sshd_us, replay_us, "
+	    "cutover_us, messages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &s, NULL) !=
+	    SQLITE_OK) {
 		log_error("store: takeover connection: %s",
 		    sqlite3_errmsg(st->db));
 		return -1;
@@ -927,6 +943,16 @@ store_takeover_conn_put(struct store *st, const struct store_takeover_conn *c)
 	else
 		sqlite3_bind_null(s, i++);
 	store_bind_time(s, i++, c->ended_us);
+	store_bind_text_or_null(s, i++, c->recover);
+	if (c->ssh_reported) {
+		sqlite3_bind_int64(s, i++, c->sshd_pid);
+		sqlite3_bind_int64(s, i++, c->sshd_us);
+		sqlite3_bind_int64(s, i++, c->replay_us);
+		sqlite3_bind_int64(s, i++, c->cutover_us);
+		sqlite3_bind_int64(s, i++, c->messages);
+	} else
+		while (i <= 24)
+			sqlite3_bind_null(s, i++);
 	if (sqlite3_step(s) == SQLITE_DONE)
 		r = 0;
 	else
@@ -1008,7 +1034,8 @@ store_takeover_conns(struct store *st, int64_t takeover_id,
 	if (sqlite3_prepare_v2(st->db, "SELECT takeover_id, n, client_addr, "
 	    "client_port, service_addr, service_port, fate, reason, in_bytes, "
 	    "out_bytes, in_off, out_off, last_frame_us, rebuild_ns, "
-	    "started_us, pid, exit_status, ended_us FROM takeover_conns "
+	    "started_us, pid, exit_status, ended_us, recover, sshd_pid, "
+	    "sshd_us, replay_us, cutover_us, messages FROM takeover_conns "
 	    "WHERE takeover_id = ? ORDER BY n", -1, &s, NULL) != SQLITE_OK) {
 		log_error("store: takeover connections: %s",
 		    sqlite3_errmsg(st->db));
@@ -1039,6 +1066,13 @@ store_takeover_conns(struct store *st, int64_t takeover_id,
 		c.exited = sqlite3_column_type(s, i) != SQLITE_NULL;
 		c.exit_status = sqlite3_column_int(s, i++);
 		c.ended_us = store_column_time(s, i++);
+		c.recover = store_column_text(s, i++);
+		c.ssh_reported = sqlite3_column_type(s, i) != SQLITE_NULL;
+		c.sshd_pid = sqlite3_column_int64(s, i++);
+		c.sshd_us = sqlite3_column_int64(s, i++);
+		c.replay_us = sqlite3_column_int64(s, i++);
+		c.cutover_us = sqlite3_column_int64(s, i++);
+		c.messages = sqlite3_column_int64(s, i++);
 		if (cb(arg, &c) != 0) {
 			rc = SQLITE_DONE;
 			break;

@@ -13,7 +13,7 @@
 struct store;
 
 /* The schema version this build writes. */
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 
 /* One event, as store_events() hands it out. */
 struct store_event {
@@ -104,6 +104,14 @@ struct store_takeover_conn {
 	int		 exited;	/* the program has exited with: */
 	int		 exit_status;	/* exit code, or 128 + signal */
 	int64_t		 ended_us;
+	const char	*recover;	/* "exec", "ssh"; "" in older rows */
+	/* recover ssh: jeebs-replay's report (all set, or none). */
+	int		 ssh_reported;
+	int64_t		 sshd_pid;
+	int64_t		 sshd_us;	/* fork of the sshd to its answer */
+	int64_t		 replay_us;	/* replaying the setup log */
+	int64_t		 cutover_us;	/* cutover request to its answer */
+	int64_t		 messages;	/* replayed */
 };
 
 typedef int (*store_takeover_cb)(void *arg, const struct store_takeover *t);

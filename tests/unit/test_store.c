@@ -340,6 +340,116 @@ test_export_rows(void **state)
 	unlink(path);
 }
 
+struct conns {
+	int				 n;
+	struct store_takeover_conn	 c[4];
+	char				 recover[4][8];
+};
+
+static int
+conns_cb(void *arg, const struct store_takeover_conn *c)
+{
+	struct conns *cs = arg;
+
+	if (cs->n < 4) {
+		cs->c[cs->n] = *c;
+		snprintf(cs->recover[cs->n], sizeof(cs->recover[0]), "%s",
+		    c->recover);
+		cs->c[cs->n].recover = cs->recover[cs->n];
+		cs->c[cs->n].client_addr = cs->c[cs->n].service_addr =
+		    cs->c[cs->n].fate = cs->c[cs->n].reason = NULL;
+	}
+	cs->n++;
+	return 0;
+}
+
+/*
+ * Taken-over connections keep what recovered them and, for recover ssh,
+ * jeebs-replay's report; a file of schema 4 migrates with its rows.
+ */
+static void
+test_takeover_conns(void **state)
+{
+	struct store_takeover t;
+	struct store_takeover_conn c;
+	struct store *st;
+	struct conns cs;
+	sqlite3 *db;
+	char err[512];
+	int64_t id;
+
+	(void)state;
+	unlink(path);
+	assert_int_equal(store_open(path, &st, err, sizeof(err)), 0);
+	memset(&t, 0, sizeof(t));
+	t.server = "web1";
+	t.cause = "dead";
+	t.state = "handing-off";
+	t.dead_us = 1000;
+	assert_true((id = store_takeover_new(st, &t)) > 0);
+	memset(&c, 0, sizeof(c));
+	c.takeover_id = id;
+	c.client_addr = "198.18.0.10";
+	c.client_port = 40000;
+	c.service_addr = "198.18.0.2";
+	c.service_port = 22;
+	c.fate = "recovered";
+	c.reason = "";
+	c.rebuild_ns = 1500;
+	c.recover = "exec";
+	assert_int_equal(store_takeover_conn_put(st, &c), 0);
+	c.n = 1;
+	c.recover = "ssh";
+	c.ssh_reported = 1;
+	c.sshd_pid = 4242;
+	c.sshd_us = 12000;
+	c.replay_us = 3100;
+	c.cutover_us = 400;
+	c.messages = 17;
+	assert_int_equal(store_takeover_conn_put(st, &c), 0);
+	c.n = 2;
+	c.ssh_reported = 0;
+	c.fate = "reset";
+	assert_int_equal(store_takeover_conn_put(st, &c), 0);
+	memset(&cs, 0, sizeof(cs));
+	assert_int_equal(store_takeover_conns(st, id, conns_cb, &cs), 0);
+	assert_int_equal(cs.n, 3);
+	assert_string_equal(cs.c[0].recover, "exec");
+	assert_false(cs.c[0].ssh_reported);
+	assert_string_equal(cs.c[1].recover, "ssh");
+	assert_true(cs.c[1].ssh_reported);
+	assert_int_equal(cs.c[1].sshd_pid, 4242);
+	assert_int_equal(cs.c[1].sshd_us, 12000);
+	assert_int_equal(cs.c[1].replay_us, 3100);
+	assert_int_equal(cs.c[1].cutover_us, 400);
+	assert_int_equal(cs.c[1].messages, 17);
+	assert_string_equal(cs.c[2].recover, "ssh");
+	assert_false(cs.c[2].ssh_reported);
+	store_close(st);
+
+	/* Back to schema 4, a row in it, and forward again. */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "ALTER TABLE takeover_conns DROP COLUMN recover;"
+	    "ALTER TABLE takeover_conns DROP COLUMN sshd_pid;"
+	    "ALTER TABLE takeover_conns DROP COLUMN sshd_us;"
+	    "ALTER TABLE takeover_conns DROP COLUMN replay_us;"
+	    "ALTER TABLE takeover_conns DROP COLUMN cutover_us;"
+	    "ALTER TABLE takeover_conns DROP COLUMN messages;"
+	    "PRAGMA user_version = 4;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(path, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_schema_version(st), 5);
+	memset(&cs, 0, sizeof(cs));
+	assert_int_equal(store_takeover_conns(st, id, conns_cb, &cs), 0);
+	assert_int_equal(cs.n, 3);
+	assert_string_equal(cs.c[1].recover, "");
+	assert_false(cs.c[1].ssh_reported);
+	assert_int_equal(cs.c[1].rebuild_ns, 1500);
+	store_close(st);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -350,6 +460,7 @@ main(void)
 		cmocka_unit_test(test_not_a_database),
 		cmocka_unit_test(test_migrate_from_v1),
 		cmocka_unit_test(test_export_rows),
+		cmocka_unit_test(test_takeover_conns),
 	};
 
 	log_init("test_store", 1, 0);
