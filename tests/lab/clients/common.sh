@@ -3,7 +3,7 @@
 #
 # Every driver runs inside the lab's -cli namespace:
 #   tests/lab/lab exec cli -- tests/lab/clients/NAME [-c CIPHER] [-m MAC]
-#                                       [-k KEX] [-v] [--] COMMAND...
+#                                       [-k KEX] [-v] [-t] [--] [COMMAND...]
 # with the lab's environment (eval "$(tests/lab/lab env)"): SJ_KEY,
 # SJ_KNOWN_HOSTS, SJ_USER, SJ_VIP, SJ_PORT (default 22).  It logs in as
 # SJ_USER on SJ_VIP:SJ_PORT with SJ_KEY, checks the server's host key against
@@ -14,6 +14,10 @@
 # algorithm names (a comma-separated list where the client takes a list);
 # a choice the client cannot make is an error (exit 255), never ignored.
 # -v: the client's own verbose output on stderr.
+# -t: a terminal session (the client asks for a pty; its stdin must be a
+# terminal, e.g. in tmux); without COMMAND, a login shell.  SJ_CLIENT_REKEY
+# (bytes, e.g. 64K): the client itself rekeys after that much data, where
+# it can be told to (ssh RekeyLimit, plink RekeyBytes, paramiko).
 #
 # Keys in the client's own format are converted once per lab and cached in
 # <dirname SJ_KEY>/clients/ (the lab's cli/ directory).
@@ -24,21 +28,22 @@ set -euo pipefail
 CLIENT=$(basename "$0")
 client_die() { echo "$CLIENT: $*" >&2; exit 255; }
 
-opt_cipher='' opt_mac='' opt_kex='' opt_verbose=0 CMD=()
+opt_cipher='' opt_mac='' opt_kex='' opt_verbose=0 opt_tty=0 CMD=()
 client_parse_args() {
 	local o
 	OPTIND=1
-	while getopts 'c:m:k:vh' o; do
+	while getopts 'c:m:k:vth' o; do
 		case $o in
 		c) opt_cipher=$OPTARG ;;
 		m) opt_mac=$OPTARG ;;
 		k) opt_kex=$OPTARG ;;
 		v) opt_verbose=1 ;;
-		*) echo "usage: $CLIENT [-c CIPHER] [-m MAC] [-k KEX] [-v] [--] COMMAND..." >&2; exit 255 ;;
+		t) opt_tty=1 ;;
+		*) echo "usage: $CLIENT [-c CIPHER] [-m MAC] [-k KEX] [-v] [-t] [--] [COMMAND...]" >&2; exit 255 ;;
 		esac
 	done
 	shift $((OPTIND - 1))
-	[[ $# -gt 0 ]] || client_die "no command given"
+	[[ $# -gt 0 || $opt_tty == 1 ]] || client_die "no command given"
 	CMD=("$@")
 	local v
 	for v in SJ_KEY SJ_KNOWN_HOSTS SJ_USER SJ_VIP; do
