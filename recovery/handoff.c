@@ -10,6 +10,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "handoff.h"
@@ -70,6 +71,23 @@ struct handoff_prog {
 	size_t		 nextra;
 };
 
+/*
+ * An argv program (jeebs-replay) that cannot be started leaves a connection
+ * nobody will continue: reset it (SO_LINGER 0: the child's exit sends an
+ * RST), keeping errno for the report.
+ */
+static void __attribute__((noreturn))
+handoff_child_abort(const struct handoff_prog *pg, int status, int stage)
+{
+	struct linger l = { 1, 0 };
+	int e = errno;
+
+	if (pg->command == NULL)
+		(void)setsockopt(1, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	errno = e;
+	handoff_child_fail(status, stage);
+}
+
 static void __attribute__((noreturn))
 handoff_child(int fd, const struct repair_conn *rc,
     const struct handoff_prog *pg, int status)
@@ -110,7 +128,7 @@ handoff_child(int fd, const struct repair_conn *rc,
 				(void)fcntl(j, F_SETFD, FD_CLOEXEC);
 	}
 	if (repair_send_pending(1, rc) != 0)
-		handoff_child_fail(status, HANDOFF_STAGE_SEND);
+		handoff_child_abort(pg, status, HANDOFF_STAGE_SEND);
 	if (pg->command == NULL)
 		execve(pg->argv[0], pg->argv, pg->envp);
 	else if (handoff_plain_argv(pg->command, buf, sizeof(buf), argv,
@@ -119,7 +137,7 @@ handoff_child(int fd, const struct repair_conn *rc,
 	else
 		execle("/bin/sh", "sh", "-c", pg->command, (char *)NULL,
 		    pg->envp);
-	handoff_child_fail(status, HANDOFF_STAGE_EXEC);
+	handoff_child_abort(pg, status, HANDOFF_STAGE_EXEC);
 }
 
 /*

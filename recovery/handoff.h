@@ -31,7 +31,9 @@ pid_t	handoff_spawn(int fd, const struct repair_conn *rc,
 /*
  * As handoff_spawn(), for a program given as argv (argv[0] an absolute
  * path, no shell) that also gets extra[i] as descriptor 3 + i (at most
- * HANDOFF_MAX_EXTRA; the caller closes its copies).
+ * HANDOFF_MAX_EXTRA; the caller closes its copies).  If the forked child
+ * cannot send the pending bytes or run the program, it resets the
+ * connection (an RST as it exits) before reporting.
  */
 #define HANDOFF_MAX_EXTRA	8
 pid_t	handoff_spawn_argv(int fd, const struct repair_conn *rc,

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -281,6 +284,70 @@ test_argv_extra(void **state)
 	argv_case(1);
 }
 
+/* A TCP connection over loopback: *srv the accepted end, returns the other. */
+static int
+tcp_pair(int *srv)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	int l, c;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+	assert_true((c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_true((*srv = accept4(l, NULL, NULL, SOCK_CLOEXEC)) >= 0);
+	close(l);
+	return c;
+}
+
+/*
+ * jeebs-replay cannot be run: the bytes to resend still went first, then
+ * the connection is reset (nobody will continue it), and the reason comes.
+ */
+static void
+test_argv_cannot_run(void **state)
+{
+	char *const argv[] = { "/nonexistent/jeebs-replay", NULL };
+	struct repair_conn rc;
+	char buf[64], err[256], why[200];
+	int peer, srv, status_fd, r, i;
+	ssize_t n;
+	pid_t pid;
+
+	(void)state;
+	memset(&rc, 0, sizeof(rc));
+	rc.sendq = (const uint8_t *)"resent";
+	rc.sendq_len = 6;
+	peer = tcp_pair(&srv);
+	/* Unread bytes would make any close an RST: none here. */
+	pid = handoff_spawn_argv(srv, &rc, argv, envp, NULL, 0, &status_fd,
+	    err, sizeof(err));
+	assert_true(pid > 0);
+	close(srv);
+	for (i = 0, r = 0; i < 500 && r == 0; i++) {
+		r = handoff_status(status_fd, why, sizeof(why));
+		if (r == 0)
+			usleep(10000);
+	}
+	assert_int_equal(r, -1);
+	assert_non_null(strstr(why, "running the command: No such file"));
+	close(status_fd);
+	assert_int_equal(wait_exit(pid), 127);
+	n = read(peer, buf, sizeof(buf));
+	assert_int_equal(n, 6);
+	assert_memory_equal(buf, "resent", 6);
+	n = read(peer, buf, sizeof(buf));
+	assert_int_equal(n, -1);
+	assert_int_equal(errno, ECONNRESET);
+	close(peer);
+}
+
 static void
 test_argv_refused(void **state)
 {
@@ -306,6 +373,7 @@ main(void)
 		cmocka_unit_test(test_forked_sendq),
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_argv_extra),
+		cmocka_unit_test(test_argv_cannot_run),
 		cmocka_unit_test(test_argv_refused),
 	};
 
