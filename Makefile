@@ -22,7 +22,7 @@ LIBS		= $(PCAP_LIBS) $(CRYPTO_LIBS) $(SQLITE_LIBS) $(EV_LIBS)
 CORE_OBJS	= src/buf.o src/log.o src/json.o src/table.o src/conf.o \
 		  src/store.o src/control.o src/report.o src/seal.o \
 		  src/keystore.o src/export.o src/resume.o src/watch.o \
-		  src/notify.o \
+		  src/notify.o src/rpkg.o \
 		  src/takeover.o \
 		  $(MONITOR_OBJS) $(RECOVERY_OBJS)
 # recovery/: what the daemon does when a server dies.
@@ -33,7 +33,7 @@ MONITOR_OBJS	= monitor/pkt.o monitor/tcptrack.o monitor/capture.o \
 		  monitor/health.o monitor/sshtrack.o
 DAEMON_OBJS	= src/main.o
 CTL_OBJS	= src/ctl.o
-REPLAY_OBJS	= replay/jeebs-replay.o
+REPLAY_OBJS	= replay/jeebs-replay.o replay/cpr.o replay/rio.o
 
 PROGS		= src/securejeebsd src/securejeebsctl replay/jeebs-replay
 UNIT_SRCS	= $(wildcard tests/unit/test_*.c)
@@ -76,6 +76,11 @@ tests/unit/%.o: tests/unit/%.c src/version.h
 
 tests/unit/test_%: tests/unit/test_%.o src/libsj.a
 	$(CC) $(LDFLAGS) -o $@ $< src/libsj.a $(LIBS) $(CMOCKA_LIBS)
+
+# The recovery sshd that test_replay runs jeebs-replay against.
+tests/unit/fake-sshd: tests/unit/fake-sshd.o src/libsj.a
+	$(CC) $(LDFLAGS) -o $@ $< src/libsj.a $(LIBS)
+tests/unit/test_replay: tests/unit/fake-sshd
 
 openssh:
 	scripts/build-openssh.sh
