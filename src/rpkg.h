@@ -115,8 +115,7 @@ int	rpkg_packet_put(struct buf *out, const uint8_t *payload, size_t len);
  */
 int	rpkg_packet_get(struct buf *in, const uint8_t **p, size_t *len,
 	    char *why, size_t whylen);
-/* The name of an SSH message number ("CHANNEL_OPEN"; "message 50" if
- * unknown, written into tmp). */
+/* An SSH message number's name: "CHANNEL_OPEN"; "message 201" (in tmp). */
 const char *rpkg_msg_name(uint8_t type, char *tmp, size_t tmplen);
 
 #endif
