@@ -98,6 +98,7 @@ conf_recover_str(int mode)
 	switch (mode) {
 	case CONF_RECOVER_NONE:	return "none";
 	case CONF_RECOVER_EXEC:	return "exec";
+	case CONF_RECOVER_SSH:	return "ssh";
 	default:		return "?";
 	}
 }
@@ -304,6 +305,7 @@ conf_server_open(struct conf_parser *p, int ac, char **av)
 	s->probe_methods = CONF_PROBE_ARP;
 	s->fence_timeout = CONF_DEFAULT_FENCE_TIMEOUT;
 	s->recover = CONF_RECOVER_NONE;
+	s->ssh.rerun_exec = -1;
 	p->server = s;
 	return 0;
 }
@@ -350,14 +352,74 @@ conf_parse_uint(struct conf_parser *p, const char *what, const char *s,
 	return 0;
 }
 
+/*
+ * The directives of `recover ssh`, globally (the servers' default) or in a
+ * server block: 0 taken, -1 refused, 1 not one of them.
+ */
+static int
+conf_ssh_directive(struct conf_parser *p, struct conf_ssh *ssh, int ac,
+    char **av)
+{
+	const unsigned char *u;
+
+	if (strcmp(av[0], "recovery_sshd") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_set_path(p, &ssh->sshd, av[0], av[1]);
+	}
+	if (strcmp(av[0], "recovery_sshd_config") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_set_path(p, &ssh->sshd_config, av[0], av[1]);
+	}
+	if (strcmp(av[0], "recover_exec") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		if (strcmp(av[1], "close") == 0)
+			ssh->rerun_exec = 0;
+		else if (strcmp(av[1], "rerun") == 0)
+			ssh->rerun_exec = 1;
+		else
+			return conf_fail(p, "recover_exec: \"%s\" is not close "
+			    "or rerun", av[1]);
+		return 0;
+	}
+	if (strcmp(av[0], "recovery_notice") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return conf_fail(p, "recovery_notice: give one line of "
+			    "text (quote it)");
+		if (strlen(av[1]) > CONF_NOTICE_MAX)
+			return conf_fail(p, "recovery_notice: longer than %d "
+			    "bytes", CONF_NOTICE_MAX);
+		/* It goes to terminals: no escape sequence, one line. */
+		for (u = (const unsigned char *)av[1]; *u != '\0'; u++)
+			if (*u < 0x20 || *u == 0x7f)
+				return conf_fail(p, "recovery_notice: control "
+				    "characters are not allowed");
+		free(ssh->notice);
+		if ((ssh->notice = strdup(av[1])) == NULL)
+			return conf_fail(p, "out of memory");
+		return 0;
+	}
+	if (strcmp(av[0], "replay_timeout") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_parse_uint(p, av[0], av[1], 1,
+		    CONF_MAX_REPLAY_TIMEOUT, "seconds", &ssh->replay_timeout);
+	}
+	return 1;
+}
+
 static int
 conf_server_directive(struct conf_parser *p, int ac, char **av)
 {
 	struct conf_server *s = p->server;
-	int i, j;
+	int i, j, r;
 
 	if (strcmp(av[0], "server") == 0)
 		return conf_fail(p, "server blocks cannot be nested");
+	if ((r = conf_ssh_directive(p, &s->ssh, ac, av)) <= 0)
+		return r;
 	if (strcmp(av[0], "service_ip") == 0) {
 		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
 			return -1;
@@ -433,19 +495,20 @@ conf_server_directive(struct conf_parser *p, int ac, char **av)
 	if (strcmp(av[0], "recover") == 0) {
 		if (ac < 2)
 			return conf_fail(p, "recover: missing argument (none, "
-			    "or exec COMMAND)");
+			    "exec COMMAND, or ssh)");
 		free(s->recover_command);
 		s->recover_command = NULL;
-		if (strcmp(av[1], "none") == 0) {
+		if (strcmp(av[1], "none") == 0 || strcmp(av[1], "ssh") == 0) {
 			if (ac != 2)
 				return conf_fail(p, "recover: too many "
 				    "arguments");
-			s->recover = CONF_RECOVER_NONE;
+			s->recover = strcmp(av[1], "ssh") == 0 ?
+			    CONF_RECOVER_SSH : CONF_RECOVER_NONE;
 			return 0;
 		}
 		if (strcmp(av[1], "exec") != 0)
-			return conf_fail(p, "recover: \"%s\" is not none or "
-			    "exec", av[1]);
+			return conf_fail(p, "recover: \"%s\" is not none, "
+			    "exec or ssh", av[1]);
 		if (ac != 3)
 			return conf_fail(p, "recover exec: give one command "
 			    "(quote it if it has arguments)");
@@ -504,6 +567,15 @@ static int
 conf_global_directive(struct conf_parser *p, int ac, char **av)
 {
 	struct conf *c = p->conf;
+	int r;
+
+	if ((r = conf_ssh_directive(p, &c->ssh, ac, av)) <= 0)
+		return r;
+	if (strcmp(av[0], "replay_program") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_set_path(p, &c->replay_program, av[0], av[1]);
+	}
 
 	if (strcmp(av[0], "interface") == 0) {
 		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
@@ -577,6 +649,45 @@ conf_global_directive(struct conf_parser *p, int ac, char **av)
 	return conf_fail(p, "unknown directive \"%s\"", av[0]);
 }
 
+/* A server's string: its own, else the global one, else the default. */
+static int
+conf_inherit(char **dst, const char *global, const char *def)
+{
+	if (*dst != NULL)
+		return 0;
+	*dst = strdup(global != NULL ? global : def);
+	return *dst == NULL ? -1 : 0;
+}
+
+/* Fill in every server's `recover ssh` settings. */
+static int
+conf_ssh_defaults(struct conf_parser *p)
+{
+	struct conf *c = p->conf;
+	const struct conf_ssh *g = &c->ssh;
+	struct conf_ssh *s;
+	size_t i;
+
+	if (c->replay_program == NULL &&
+	    (c->replay_program = strdup(CONF_DEFAULT_REPLAY_PROGRAM)) == NULL)
+		return conf_fail(p, "out of memory");
+	for (i = 0; i < c->nservers; i++) {
+		s = &c->servers[i].ssh;
+		if (conf_inherit(&s->sshd, g->sshd,
+		    CONF_DEFAULT_RECOVERY_SSHD) != 0 ||
+		    conf_inherit(&s->sshd_config, g->sshd_config,
+		    CONF_DEFAULT_RECOVERY_SSHD_CONFIG) != 0 ||
+		    conf_inherit(&s->notice, g->notice, "") != 0)
+			return conf_fail(p, "out of memory");
+		if (s->rerun_exec < 0)
+			s->rerun_exec = g->rerun_exec > 0;
+		if (s->replay_timeout == 0)
+			s->replay_timeout = g->replay_timeout != 0 ?
+			    g->replay_timeout : CONF_DEFAULT_REPLAY_TIMEOUT;
+	}
+	return 0;
+}
+
 static int
 conf_defaults(struct conf_parser *p)
 {
@@ -601,7 +712,7 @@ conf_defaults(struct conf_parser *p)
 		c->export_max_age = CONF_DEFAULT_EXPORT_MAX_AGE;
 	if (c->nservers == 0)
 		return conf_fail(p, "no server block: nothing to protect");
-	return 0;
+	return conf_ssh_defaults(p);
 }
 
 int
@@ -623,6 +734,7 @@ conf_parse(const char *text, size_t len, const char *name,
 		    CONF_MAX_SIZE);
 	if ((p.conf = calloc(1, sizeof(*p.conf))) == NULL)
 		return conf_fail(&p, "out of memory");
+	p.conf->ssh.rerun_exec = -1;
 	if ((p.conf->path = strdup(name)) == NULL) {
 		conf_fail(&p, "out of memory");
 		goto fail;
@@ -723,6 +835,14 @@ conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 	return ret;
 }
 
+static void
+conf_ssh_free(struct conf_ssh *s)
+{
+	free(s->sshd);
+	free(s->sshd_config);
+	free(s->notice);
+}
+
 void
 conf_free(struct conf *c)
 {
@@ -734,7 +854,10 @@ conf_free(struct conf *c)
 		free(c->servers[i].signing_key);
 		free(c->servers[i].fence);
 		free(c->servers[i].recover_command);
+		conf_ssh_free(&c->servers[i].ssh);
 	}
+	conf_ssh_free(&c->ssh);
+	free(c->replay_program);
 	free(c->servers);
 	free(c->path);
 	free(c->interface);

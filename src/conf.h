@@ -21,6 +21,14 @@
 #define CONF_DEFAULT_EXPORT_PORT	7022
 #define CONF_DEFAULT_EXPORT_MAX_AGE	600	/* seconds */
 #define CONF_MAX_EXPORT_MAX_AGE		604800	/* a week */
+/* recover ssh (DESIGN.md 6): the recovery sshd and jeebs-replay. */
+#define CONF_DEFAULT_RECOVERY_SSHD	"/usr/sbin/sshd"
+#define CONF_DEFAULT_RECOVERY_SSHD_CONFIG "/etc/ssh/sshd_config"
+/* Where `make install` puts it: $(LIBEXECDIR), PREFIX /usr. */
+#define CONF_DEFAULT_REPLAY_PROGRAM	"/usr/lib/securejeebs/jeebs-replay"
+#define CONF_DEFAULT_REPLAY_TIMEOUT	10	/* s */
+#define CONF_MAX_REPLAY_TIMEOUT		300	/* s */
+#define CONF_NOTICE_MAX			200	/* bytes of recovery_notice */
 
 /* An IPv4 or IPv6 address. */
 struct conf_addr {
@@ -29,6 +37,20 @@ struct conf_addr {
 		struct in_addr	v4;
 		struct in6_addr	v6;
 	} u;
+};
+
+/*
+ * What recovers a connection with `recover ssh`.  Allowed globally (the
+ * default of every server) and in a server block (that server's); unset is
+ * NULL, -1 or 0 while parsing, and every server's is filled in once the
+ * file is read: its own, else the global one, else the built-in default.
+ */
+struct conf_ssh {
+	char		*sshd;		/* recovery_sshd */
+	char		*sshd_config;	/* recovery_sshd_config */
+	int		 rerun_exec;	/* recover_exec: 0 close, 1 rerun */
+	char		*notice;	/* recovery_notice, "" for none */
+	uint32_t	 replay_timeout;	/* seconds */
 };
 
 /* One protected production server: a `server NAME { ... }` block. */
@@ -47,6 +69,7 @@ struct conf_server {
 	/* What takes over each connection (`recover`): CONF_RECOVER_*. */
 	int		 recover;
 	char		*recover_command;	/* `recover exec COMMAND` */
+	struct conf_ssh	 ssh;		/* `recover ssh`: always filled in */
 	/* Failure detection (DESIGN.md section 3), milliseconds. */
 	uint32_t	 dead_after;
 	uint32_t	 probe_interval;
@@ -58,6 +81,7 @@ struct conf_server {
 
 #define CONF_RECOVER_NONE	0	/* watch and report only */
 #define CONF_RECOVER_EXEC	1	/* a program per connection (inetd) */
+#define CONF_RECOVER_SSH	2	/* recovery sshd and jeebs-replay */
 
 #define CONF_PROBE_ARP		0x1
 #define CONF_PROBE_TCP		0x2
@@ -82,6 +106,8 @@ struct conf {
 	int			 export_max_age_set;
 	uint32_t		 capture_buffer;	/* MiB */
 	uint32_t		 recover_concurrency;	/* hand-offs at once */
+	char			*replay_program;	/* jeebs-replay */
+	struct conf_ssh		 ssh;	/* the servers' defaults, as written */
 	struct conf_server	*servers;
 	size_t			 nservers;
 };

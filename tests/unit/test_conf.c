@@ -313,11 +313,14 @@ test_recover_directives(void **state)
 	    CONF_DEFAULT_RECOVER_CONCURRENCY);
 	conf_free(c);
 	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
-	    "recover\n}\n", "t.conf:4: recover: missing argument (none, or "
-	    "exec COMMAND)");
+	    "recover\n}\n", "t.conf:4: recover: missing argument (none, "
+	    "exec COMMAND, or ssh)");
 	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
-	    "recover ssh\n}\n", "t.conf:4: recover: \"ssh\" is not none or "
-	    "exec");
+	    "recover telnet\n}\n", "t.conf:4: recover: \"telnet\" is not "
+	    "none, exec or ssh");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "recover ssh /usr/sbin/sshd\n}\n", "t.conf:4: recover: too many "
+	    "arguments");
 	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
 	    "recover exec\n}\n", "t.conf:4: recover exec: give one command "
 	    "(quote it if it has arguments)");
@@ -337,6 +340,117 @@ test_recover_directives(void **state)
 	    "(1-1024)");
 	parse_bad("interface a\nrecover exec /bin/cat\n", "t.conf:2: "
 	    "unknown directive \"recover\"");
+}
+
+static void
+test_recover_ssh(void **state)
+{
+	struct conf *c;
+	const struct conf_ssh *s;
+
+	(void)state;
+	/* Built-in defaults. */
+	c = parse_ok("interface eth0\nserver a {\nservice_ip 10.0.0.1\n"
+	    "recover ssh\n}\n");
+	assert_int_equal(c->servers[0].recover, CONF_RECOVER_SSH);
+	assert_string_equal(conf_recover_str(CONF_RECOVER_SSH), "ssh");
+	assert_null(c->servers[0].recover_command);
+	s = &c->servers[0].ssh;
+	assert_string_equal(s->sshd, "/usr/sbin/sshd");
+	assert_string_equal(s->sshd_config, "/etc/ssh/sshd_config");
+	assert_int_equal(s->rerun_exec, 0);
+	assert_string_equal(s->notice, "");
+	assert_int_equal(s->replay_timeout, 10);
+	assert_string_equal(c->replay_program,
+	    "/usr/lib/securejeebs/jeebs-replay");
+	conf_free(c);
+
+	/*
+	 * Global lines are every server's default wherever they stand in
+	 * the file; a server's own line wins; a later line wins.
+	 */
+	c = parse_ok("interface eth0\n"
+	    "replay_program /opt/sj/jeebs-replay\n"
+	    "recovery_sshd /opt/ssh/sbin/sshd\n"
+	    "server a {\nservice_ip 10.0.0.1\nrecover ssh\n"
+	    "recovery_sshd_config /etc/ssh/a.conf\n"
+	    "recover_exec rerun\nrecover_exec close\n"
+	    "recovery_notice \"\"\n"
+	    "replay_timeout 3\n}\n"
+	    "server b {\nservice_ip 10.0.0.2\nrecover ssh\n"
+	    "recovery_sshd /usr/local/sbin/sshd\n}\n"
+	    "server c {\nservice_ip 10.0.0.3\nrecover exec /bin/cat\n}\n"
+	    "recover_exec rerun\n"
+	    "recovery_notice \"Recovered by SecureJeebs: \\\"web1\\\" "
+	    "died\"\n"
+	    "replay_timeout 300\n"
+	    "recovery_sshd_config /etc/ssh/all.conf\n");
+	assert_string_equal(c->replay_program, "/opt/sj/jeebs-replay");
+	s = &c->servers[0].ssh;
+	assert_string_equal(s->sshd, "/opt/ssh/sbin/sshd");
+	assert_string_equal(s->sshd_config, "/etc/ssh/a.conf");
+	assert_int_equal(s->rerun_exec, 0);
+	assert_string_equal(s->notice, "");
+	assert_int_equal(s->replay_timeout, 3);
+	s = &c->servers[1].ssh;
+	assert_string_equal(s->sshd, "/usr/local/sbin/sshd");
+	assert_string_equal(s->sshd_config, "/etc/ssh/all.conf");
+	assert_int_equal(s->rerun_exec, 1);
+	assert_string_equal(s->notice,
+	    "Recovered by SecureJeebs: \"web1\" died");
+	assert_int_equal(s->replay_timeout, 300);
+	/* Filled in for every server, whatever its recover line. */
+	s = &c->servers[2].ssh;
+	assert_string_equal(s->sshd, "/opt/ssh/sbin/sshd");
+	assert_int_equal(c->servers[2].recover, CONF_RECOVER_EXEC);
+	conf_free(c);
+
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "recover_exec kill\n}\n", "t.conf:4: recover_exec: \"kill\" is "
+	    "not close or rerun");
+	parse_bad("interface a\nrecover_exec\n", "t.conf:2: recover_exec: "
+	    "missing argument");
+	parse_bad("interface a\nrecovery_sshd sshd\n", "t.conf:2: "
+	    "recovery_sshd: \"sshd\" is not an absolute path");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "recovery_sshd_config ssh/sshd_config\n}\n", "t.conf:4: "
+	    "recovery_sshd_config: \"ssh/sshd_config\" is not an absolute "
+	    "path");
+	parse_bad("interface a\nreplay_program jeebs-replay\n", "t.conf:2: "
+	    "replay_program: \"jeebs-replay\" is not an absolute path");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "replay_program /usr/bin/x\n}\n", "t.conf:4: unknown directive "
+	    "\"replay_program\" in server block");
+	parse_bad("interface a\nreplay_timeout 0\n", "t.conf:2: "
+	    "replay_timeout: \"0\" is not a number of seconds (1-300)");
+	parse_bad("interface a\nserver a {\nservice_ip 1.2.3.4\n"
+	    "replay_timeout 301\n}\n", "t.conf:4: replay_timeout: \"301\" is "
+	    "not a number of seconds (1-300)");
+	parse_bad("interface a\nrecovery_notice Server died\n", "t.conf:2: "
+	    "recovery_notice: give one line of text (quote it)");
+	parse_bad("interface a\nrecovery_notice \"bell\a\"\n", "t.conf:2: "
+	    "recovery_notice: control characters are not allowed");
+	parse_bad("interface a\nrecovery_notice \"esc\x1b[2J\"\n",
+	    "t.conf:2: recovery_notice: control characters are not allowed");
+	parse_bad("interface a\nrecovery_notice \"del\x7f\"\n",
+	    "t.conf:2: recovery_notice: control characters are not allowed");
+	parse_bad("interface a\nrecovery_notice \"x"
+	    "0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789\"\n",
+	    "t.conf:2: recovery_notice: longer than 200 bytes");
+	/* 200 bytes exactly, UTF-8 allowed. */
+	c = parse_ok("interface a\nrecovery_notice \"\xc3\xa9"
+	    "0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789"
+	    "0123456789012345678901234567890123456789"
+	    "01234567890123456789012345678901234567\"\n"
+	    "server a {\nservice_ip 1.2.3.4\n}\n");
+	assert_int_equal(strlen(c->servers[0].ssh.notice), 200);
+	conf_free(c);
 }
 
 static void
@@ -387,6 +501,7 @@ main(void)
 		cmocka_unit_test(test_export_directives),
 		cmocka_unit_test(test_health_directives),
 		cmocka_unit_test(test_recover_directives),
+		cmocka_unit_test(test_recover_ssh),
 		cmocka_unit_test(test_hostile_bytes),
 		cmocka_unit_test(test_load_file),
 	};
