@@ -4444,6 +4444,19 @@ sshtrack_position(struct sshtrack *st, const struct tcptrack_conn *c,
 	return 0;
 }
 
+const struct seal_keyrec *
+sshtrack_keyrec(struct sshtrack *st, const struct tcptrack_conn *c,
+    uint32_t kex_number)
+{
+	const struct seal_keyrec *rec;
+
+	if (conn_of(c) == NULL || kex_number == SSHTRACK_KEX_NEWEST ||
+	    (rec = st->keys(st->arg, c, kex_number)) == NULL ||
+	    rec->closed || rec->kex_number != kex_number)
+		return NULL;
+	return rec;
+}
+
 size_t
 sshtrack_log_count(struct sshtrack *st, const struct tcptrack_conn *c)
 {

@@ -282,6 +282,13 @@ int	sshtrack_status(struct sshtrack *st, const struct tcptrack_conn *c,
  */
 int	sshtrack_position(struct sshtrack *st, const struct tcptrack_conn *c,
 	    int dir, int resume, struct sshtrack_pos *pos);
+/*
+ * The key record of KEX kex_number of c from the key provider, or NULL if
+ * it has none (the daemon's key store keeps only the newest record).
+ * Secret: use it at once, never keep the pointer.
+ */
+const struct seal_keyrec *sshtrack_keyrec(struct sshtrack *st,
+	    const struct tcptrack_conn *c, uint32_t kex_number);
 /* Setup log: number of entries, and entry i. */
 size_t	sshtrack_log_count(struct sshtrack *st, const struct tcptrack_conn *c);
 int	sshtrack_log_get(struct sshtrack *st, const struct tcptrack_conn *c,

@@ -687,6 +687,7 @@ report_protect(const struct tcptrack_conn *c, const struct sshtrack_info *si,
 		*why = "waiting for keys";
 		return 0;
 	}
+
 	*why = "";
 	return 1;
 }
@@ -811,7 +812,8 @@ report_merged(struct report_merge *m, const char *server,
     const struct keystore_conn *kc, const struct tcptrack_conn *c)
 {
 	struct sshtrack_info si;
-	char cli[64], id[17], seq[48], kexn[16], tcp[16];
+	struct takeover_ssh_info ti;
+	char cli[64], id[17], seq[48], kexn[16], tcp[16], sshwhy[300];
 	const char *why, *user = "-", *cipher = "-";
 	int ok, si_ok = conf_server_index(m->d->conf, server), ssh;
 
@@ -821,6 +823,15 @@ report_merged(struct report_merge *m, const char *server,
 		sshtrack_status(watch_sshtrack(m->d->watch),
 		    (struct tcptrack_conn *)c, &si);
 	ok = report_protect(c, &si, kc, !ssh, &why);
+	/* recover ssh: what a takeover now would decide, exactly. */
+	if (ok && c != NULL && si_ok >= 0 &&
+	    m->d->conf->servers[si_ok].recover == CONF_RECOVER_SSH &&
+	    takeover_ssh_prepare(watch_sshtrack(m->d->watch), c,
+	    &m->d->conf->servers[si_ok], ev_time(), NULL, NULL, &ti, sshwhy,
+	    sizeof(sshwhy)) != 0) {
+		ok = 0;
+		why = sshwhy;
+	}
 	if (m->t == NULL) {
 		buf_putf(m->out, "%s{", m->n++ ? "," : "");
 		if (kc != NULL)
@@ -909,7 +920,7 @@ report_taken_cb(void *arg, const struct store_takeover_conn *c)
 	const struct report_takeover *r = rk->r;
 	struct buf *out = rk->out;
 	char cli[80], in[24], outb[24], det[24], fen[24], reb[24], hof[24],
-	    prog[48];
+	    prog[48], ssh[64];
 
 	if (rk->t != NULL) {
 		snprintf(cli, sizeof(cli), strchr(c->client_addr, ':') ?
@@ -933,8 +944,16 @@ report_taken_cb(void *arg, const struct store_takeover_conn *c)
 		else
 			snprintf(prog, sizeof(prog), "%" PRId64 " running",
 			    c->pid);
+		/* recover ssh: the sshd's pid, its start/replay/cutover. */
+		if (c->ssh_reported)
+			snprintf(ssh, sizeof(ssh), "%" PRId64 ": %.1f/%.1f/%.1f "
+			    "ms", c->sshd_pid, (double)c->sshd_us / 1e3,
+			    (double)c->replay_us / 1e3,
+			    (double)c->cutover_us / 1e3);
+		else
+			snprintf(ssh, sizeof(ssh), "-");
 		table_row(rk->t, r->server, cli, c->fate, in, outb, det, fen,
-		    reb, hof, prog, report_dash(c->reason));
+		    reb, hof, prog, ssh, report_dash(c->reason));
 		return 0;
 	}
 	buf_putf(out, "%s{", (*rk->n)++ ? "," : "");
@@ -982,6 +1001,18 @@ report_taken_cb(void *arg, const struct store_takeover_conn *c)
 		json_put_kv_int(out, "exit_status", c->exit_status);
 	else
 		buf_putf(out, "\"exit_status\":null");
+	buf_putf(out, ",");
+	json_put_kv_string(out, "recover", c->recover[0] != '\0' ?
+	    c->recover : NULL);
+	buf_putf(out, ",\"ssh\":");
+	if (c->ssh_reported)
+		buf_putf(out, "{\"sshd_pid\":%" PRId64 ",\"sshd_ms\":%.3f,"
+		    "\"replay_ms\":%.3f,\"cutover_ms\":%.3f,\"messages\":%"
+		    PRId64 "}", c->sshd_pid, (double)c->sshd_us / 1e3,
+		    (double)c->replay_us / 1e3, (double)c->cutover_us / 1e3,
+		    c->messages);
+	else
+		buf_putf(out, "null");
 	return buf_putf(out, "}}");
 }
 
@@ -1028,8 +1059,9 @@ report_connections(struct daemon *d, int json, struct buf *out)
 	rk.n = &m.n;
 	if (!json) {
 		r = table_render(&t, out);
-		table_init(&t2, 11, "SERVER", "CLIENT", "FATE", "IN", "OUT",
-		    "DETECT", "FENCE", "REBUILD", "HANDOFF", "PROGRAM", "WHY");
+		table_init(&t2, 12, "SERVER", "CLIENT", "FATE", "IN", "OUT",
+		    "DETECT", "FENCE", "REBUILD", "HANDOFF", "PROGRAM",
+		    "SSHD: START/REPLAY/CUTOVER", "WHY");
 		rk.t = &t2;
 	}
 	for (i = 0; i < rt.n && r == 0; i++) {

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,11 +30,15 @@
 #include "log.h"
 #include "rebuild.h"
 #include "repair.h"
+#include "rpkg.h"
 #include "takeover.h"
 #include "tcptrack.h"
 #include "vip.h"
 
 #define TK_HANDOFF_TIMEOUT	30.0	/* s for a program to start */
+/* recover ssh: beyond replay_timeout, when the daemon gives up on it. */
+#define TK_REPLAY_MARGIN	5.0	/* s */
+#define TK_REPORT_MAX		1000	/* bytes of the report line */
 #define TK_UNPIN_AFTER		2.0	/* s after the address is up */
 #define TK_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -83,6 +89,18 @@ struct tk_conn {
 	ev_child		 child;
 	int			 exited, exit_status;
 	int64_t			 ended_us;
+	/* recover ssh */
+	int			 ssh;
+	struct buf		 pkg;		/* the encoded package (secret) */
+	int			 pkg_fd;	/* its memfd while jeebs-replay
+						   runs, wiped after */
+	size_t			 pkg_messages, pkg_replayed, pkg_channels;
+	int			 report_fd;	/* jeebs-replay's fd 4 */
+	ev_io			 report_io;
+	char			 report[TK_REPORT_MAX + 2];
+	size_t			 report_len;
+	int			 reported;	/* its numbers are in rep */
+	struct takeover_ssh_report rep;
 };
 
 /* A neighbour entry pinned for the takeover. */
@@ -127,6 +145,10 @@ struct takeover {
 };
 
 static void tk_pump(struct takeover *t);
+struct tk_conn;
+struct tk_env;
+static void tk_ssh_exited(struct tk_conn *k);
+static void tk_env_conn(struct tk_env *e, const struct tk_conn *k);
 
 static const char *
 tk_phase_str(enum tk_phase p)
@@ -223,6 +245,14 @@ tk_conn_save(struct tk_conn *k)
 	c.exited = k->exited;
 	c.exit_status = k->exit_status;
 	c.ended_us = k->ended_us;
+	c.recover = k->ssh ? "ssh" : "exec";
+	if ((c.ssh_reported = k->reported)) {
+		c.sshd_pid = k->rep.sshd_pid;
+		c.sshd_us = k->rep.sshd_us;
+		c.replay_us = k->rep.replay_us;
+		c.cutover_us = k->rep.cutover_us;
+		c.messages = k->rep.messages;
+	}
 	if (k->ts->row.id > 0)
 		(void)store_takeover_conn_put(k->ts->t->store, &c);
 }
@@ -329,17 +359,72 @@ takeover_conf_check(const struct conf *c)
 		else if (s->fence_none)
 			log_warn("server %s: fence none: it is taken over "
 			    "without being fenced", s->name);
+		if (s->recover != CONF_RECOVER_SSH)
+			continue;
+		if (!c->export_enabled)
+			log_warn("server %s: recover ssh without export_listen: "
+			    "no keys, every connection will be reset", s->name);
+		else if (s->signing_key == NULL)
+			log_warn("server %s: recover ssh without signing_key: "
+			    "no keys, every connection will be reset", s->name);
+		if (access(c->replay_program, X_OK) != 0)
+			log_warn("server %s: replay_program %s: %s", s->name,
+			    c->replay_program, strerror(errno));
+		if (access(s->ssh.sshd, X_OK) != 0)
+			log_warn("server %s: recovery_sshd %s: %s", s->name,
+			    s->ssh.sshd, strerror(errno));
+		if (access(s->ssh.sshd_config, R_OK) != 0)
+			log_warn("server %s: recovery_sshd_config %s: %s",
+			    s->name, s->ssh.sshd_config, strerror(errno));
 	}
+}
+
+/* Wipe the package, wherever it is: memory, its memfd. */
+static void
+tk_pkg_wipe(struct tk_conn *k)
+{
+	static const uint8_t zero[4096];
+	off_t off = 0, len;
+
+	buf_free(&k->pkg);
+	if (k->pkg_fd == -1)
+		return;
+	if ((len = lseek(k->pkg_fd, 0, SEEK_END)) > 0)
+		while (off < len) {
+			size_t n = (size_t)(len - off) < sizeof(zero) ?
+			    (size_t)(len - off) : sizeof(zero);
+			ssize_t w = pwrite(k->pkg_fd, zero, n, off);
+
+			if (w <= 0)
+				break;
+			off += w;
+		}
+	close(k->pkg_fd);
+	k->pkg_fd = -1;
+}
+
+/* Stop watching a hand-off under way (its descriptors too). */
+static void
+tk_handoff_stop(struct takeover *t, struct tk_conn *k)
+{
+	if (k->status_fd != -1) {
+		ev_io_stop(t->loop, &k->status_io);
+		close(k->status_fd);
+		k->status_fd = -1;
+	}
+	if (k->report_fd != -1) {
+		ev_io_stop(t->loop, &k->report_io);
+		close(k->report_fd);
+		k->report_fd = -1;
+	}
+	ev_timer_stop(t->loop, &k->timeout);
+	tk_pkg_wipe(k);
 }
 
 static void
 tk_conn_stop(struct takeover *t, struct tk_conn *k)
 {
-	if (k->fate == TK_STARTING) {
-		ev_io_stop(t->loop, &k->status_io);
-		ev_timer_stop(t->loop, &k->timeout);
-		close(k->status_fd);
-	}
+	tk_handoff_stop(t, k);
 	if (k->pid > 0 && !k->exited)
 		ev_child_stop(t->loop, &k->child);
 	if (k->fd != -1)
@@ -605,13 +690,19 @@ tk_snapshot(struct tk_server *ts)
 	for (i = 0; i < col.n; i++) {
 		struct tcptrack_conn *c = col.list[i];
 		struct tk_conn *k = &ts->conns[i];
-		char why[160];
+		char why[300];
+		int r;
 
 		k->ts = ts;
 		k->n = i;
 		k->fd = -1;
 		k->status_fd = -1;
+		k->report_fd = -1;
+		k->pkg_fd = -1;
 		k->rebuild_ns = -1;
+		k->ssh = ts->cs->recover == CONF_RECOVER_SSH;
+		buf_init(&k->pkg, RPKG_MAX);
+		buf_set_secret(&k->pkg);
 		k->client = c->client;
 		k->cport = c->cport;
 		k->sport = c->sport;
@@ -629,7 +720,18 @@ tk_snapshot(struct tk_server *ts)
 			    "under way: the client's next SYN is refused");
 			continue;
 		}
-		if (rebuild_plan(c, now, &k->plan, why, sizeof(why)) == 0) {
+		if (k->ssh) {
+			struct takeover_ssh_info si;
+
+			r = takeover_ssh_prepare(watch_sshtrack(t->watch), c,
+			    ts->cs, now, &k->plan, &k->pkg, &si, why,
+			    sizeof(why));
+			k->pkg_messages = si.messages;
+			k->pkg_replayed = si.replayed;
+			k->pkg_channels = si.channels;
+		} else
+			r = rebuild_plan(c, now, &k->plan, why, sizeof(why));
+		if (r == 0) {
 			k->has_plan = 1;
 			k->fate = TK_PENDING;
 			k->in_bytes = k->plan.rc.recvq_len;
@@ -797,6 +899,7 @@ tk_fail(struct tk_server *ts, const char *fmt, ...)
 			k->fd = -1;
 		}
 		rebuild_plan_free(&k->plan);
+		tk_pkg_wipe(k);
 		if (k->fate == TK_PENDING || k->fate == TK_RESET) {
 			k->fate = TK_LOST;
 			snprintf(k->reason, sizeof(k->reason), "takeover "
@@ -868,6 +971,7 @@ tk_go(struct tk_server *ts)
 			k->fd = -1;
 		}
 		rebuild_plan_free(&k->plan);
+		tk_pkg_wipe(k);
 		log_notice("%s: %s:%u reset: %s", ts->cs->name, k->client_str,
 		    k->cport, k->reason);
 	}
@@ -883,6 +987,32 @@ tk_go(struct tk_server *ts)
 }
 
 /* --- phase 3: hand-off --- */
+
+/* The conn-recovered event of a connection the recovery sshd took over. */
+static void
+tk_ssh_event(const struct tk_conn *k)
+{
+	const struct tk_server *ts = k->ts;
+	char times[200];
+
+	if (k->reported)
+		snprintf(times, sizeof(times), "recovery sshd (pid %" PRId64
+		    ") started in %.1f ms, %" PRId64 " messages replayed in "
+		    "%.1f ms, cutover %.1f ms", k->rep.sshd_pid,
+		    (double)k->rep.sshd_us / 1e3, k->rep.messages,
+		    (double)k->rep.replay_us / 1e3,
+		    (double)k->rep.cutover_us / 1e3);
+	else
+		snprintf(times, sizeof(times), "recovery sshd running (%.150s)",
+		    k->reason);
+	store_put_event(ts->t->store, ts->cs->name, "conn-recovered",
+	    "%s:%u: ssh: %s; %" PRIu64 " live client bytes, %" PRIu64
+	    " server bytes resent; %zu channels, %zu setup messages; rebuilt "
+	    "in %" PRId64 " us; running %.1f ms after the address",
+	    k->client_str, k->cport, times, k->in_bytes, k->out_bytes,
+	    k->pkg_channels, k->pkg_messages, k->rebuild_ns / 1000,
+	    tk_ms(ts->row.address_us, k->started_us));
+}
 
 static void
 tk_finish(struct tk_server *ts)
@@ -918,7 +1048,9 @@ tk_finish(struct tk_server *ts)
 	for (i = 0; i < ts->nconns; i++) {
 		k = &ts->conns[i];
 		tk_conn_save(k);
-		if (k->fate == TK_RECOVERED)
+		if (k->fate == TK_RECOVERED && k->ssh)
+			tk_ssh_event(k);
+		else if (k->fate == TK_RECOVERED)
 			store_put_event(t->store, ts->cs->name,
 			    "conn-recovered", "%s:%u: %" PRIu64 " client "
 			    "bytes replayed, %" PRIu64 " server bytes resent; "
@@ -1010,7 +1142,9 @@ tk_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	k->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) :
 	    WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 255;
 	k->ended_us = store_now_us();
-	if (k->fate == TK_STARTING) {
+	if (k->fate == TK_STARTING && k->ssh)
+		tk_ssh_exited(k);
+	else if (k->fate == TK_STARTING) {
 		/* It ended before its verdict was read: read it now. */
 		if ((r = handoff_status(k->status_fd, why, sizeof(why))) == 0)
 			snprintf(why, sizeof(why), "exited with %d before "
@@ -1024,11 +1158,317 @@ tk_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		tk_conn_save(k);
 }
 
+/* --- phase 3 for recover ssh: jeebs-replay and the recovery sshd --- */
+
+/* The replay of k is over: fate and reason, then the next hand-off. */
+static void
+tk_ssh_done(struct tk_conn *k, enum tk_fate fate, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+tk_ssh_done(struct tk_conn *k, enum tk_fate fate, const char *fmt, ...)
+{
+	struct tk_server *ts = k->ts;
+	struct takeover *t = ts->t;
+	va_list ap;
+
+	if (k->fate != TK_STARTING)
+		return;
+	tk_handoff_stop(t, k);
+	k->fate = fate;
+	va_start(ap, fmt);
+	vsnprintf(k->reason, sizeof(k->reason), fmt, ap);
+	va_end(ap);
+	if (fate == TK_RECOVERED) {
+		k->started_us = store_now_us();
+		debug_f("%s: %s:%u: recovered by sshd pid %" PRId64 "%s%s",
+		    ts->cs->name, k->client_str, k->cport, k->rep.sshd_pid,
+		    k->reason[0] != '\0' ? ": " : "", k->reason);
+	} else
+		log_warn("%s: %s:%u: %s: %s", ts->cs->name, k->client_str,
+		    k->cport, fate == TK_RESET ? "reset" : "not recovered",
+		    k->reason);
+	ts->starting--;
+	t->starting--;
+	tk_pump(t);
+}
+
+/*
+ * No verdict will come: jeebs-replay and whatever it started (its process
+ * group: the recovery sshd too, unless it cut over) go, so that nothing is
+ * left holding the socket; that closes the connection.
+ */
+static void
+tk_ssh_kill(struct tk_conn *k)
+{
+	if (k->pid > 0)
+		(void)kill(-k->pid, SIGKILL);
+}
+
+/* A whole report line (NUL-terminated, no newline): the verdict. */
+static void
+tk_ssh_verdict(struct tk_conn *k, const char *line)
+{
+	struct takeover_ssh_report r;
+	char why[TK_REPORT_MAX + 1];
+
+	switch (takeover_ssh_report_parse(line, &r, why, sizeof(why))) {
+	case 1:
+		k->rep = r;
+		k->reported = r.complete;
+		tk_ssh_done(k, TK_RECOVERED, "%s", why);
+		break;
+	case 0:
+		/* jeebs-replay has reset the connection itself. */
+		tk_ssh_done(k, TK_RESET, "jeebs-replay: %s", why);
+		break;
+	default:
+		tk_ssh_kill(k);
+		tk_ssh_done(k, TK_LOST, "jeebs-replay's report unreadable "
+		    "(%s): %.80s", why, line);
+		break;
+	}
+}
+
+/*
+ * Read what the report pipe has: 1, a verdict was taken; 0, more to come;
+ * -1, end of file or error without a whole line.
+ */
+static int
+tk_ssh_read_report(struct tk_conn *k)
+{
+	char *nl;
+	ssize_t n;
+
+	for (;;) {
+		if (k->report_len >= TK_REPORT_MAX + 1) {
+			k->report[TK_REPORT_MAX] = '\0';
+			tk_ssh_verdict(k, "report line too long");
+			return 1;
+		}
+		n = read(k->report_fd, k->report + k->report_len,
+		    TK_REPORT_MAX + 1 - k->report_len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return -1;
+		k->report_len += (size_t)n;
+		k->report[k->report_len] = '\0';
+		if ((nl = memchr(k->report, '\n', k->report_len)) != NULL) {
+			*nl = '\0';
+			tk_ssh_verdict(k, k->report);
+			return 1;
+		}
+	}
+}
+
+static void
+tk_ssh_report_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct tk_conn *k = w->data;
+
+	(void)revents;
+	if (tk_ssh_read_report(k) == -1) {
+		/* Closed without a line: the exit status will tell. */
+		ev_io_stop(loop, w);
+		close(k->report_fd);
+		k->report_fd = -1;
+	}
+}
+
+/* jeebs-replay exited (k->exit_status) with no verdict read yet. */
+static void
+tk_ssh_exited(struct tk_conn *k)
+{
+	if (k->status_fd != -1) {
+		char why[200];
+
+		if (handoff_status(k->status_fd, why, sizeof(why)) == -1) {
+			tk_ssh_done(k, TK_RESET, "cannot start jeebs-replay: "
+			    "%s", why);
+			return;
+		}
+	}
+	if (k->report_fd != -1 && tk_ssh_read_report(k) == 1)
+		return;
+	if (k->report_len > 0) {
+		/* A last line without its newline. */
+		k->report[k->report_len] = '\0';
+		tk_ssh_verdict(k, k->report);
+		return;
+	}
+	tk_ssh_kill(k);
+	tk_ssh_done(k, TK_RESET, "jeebs-replay exited with %d without a "
+	    "verdict", k->exit_status);
+}
+
+/* The hand-off child: jeebs-replay runs (or could not be started). */
+static void
+tk_ssh_status_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct tk_conn *k = w->data;
+	char why[200];
+	int r;
+
+	(void)revents;
+	if ((r = handoff_status(k->status_fd, why, sizeof(why))) == 0)
+		return;
+	ev_io_stop(loop, w);
+	close(k->status_fd);
+	k->status_fd = -1;
+	/* The child reset the connection when it gave up (handoff.h). */
+	if (r < 0)
+		tk_ssh_done(k, TK_RESET, "cannot start jeebs-replay: %s", why);
+}
+
+static void
+tk_ssh_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tk_conn *k = w->data;
+
+	(void)loop;
+	(void)revents;
+	tk_ssh_kill(k);
+	tk_ssh_done(k, TK_RESET, "jeebs-replay gave no verdict within %.0f "
+	    "s: killed, with its sshd",
+	    (double)k->ts->cs->ssh.replay_timeout + TK_REPLAY_MARGIN);
+}
+
+/*
+ * The package as a memfd: sized, sealed against resizing, at offset 0 for
+ * the reader; the daemon keeps it to wipe it once the replay is over.
+ */
+static int
+tk_pkg_memfd(struct tk_conn *k, char *err, size_t errlen)
+{
+	const uint8_t *p = buf_ptr(&k->pkg);
+	size_t len = buf_len(&k->pkg), off = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = memfd_create("securejeebs-rpkg", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1) {
+		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	while (off < len) {
+		if ((n = write(fd, p + off, len - off)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "writing the package: %s",
+			    n == 0 ? "short write" : strerror(errno));
+			k->pkg_fd = fd;
+			tk_pkg_wipe(k);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_SEAL) != 0) {
+		snprintf(err, errlen, "sealing the package: %s",
+		    strerror(errno));
+		k->pkg_fd = fd;
+		tk_pkg_wipe(k);
+		return -1;
+	}
+	k->pkg_fd = fd;
+	buf_free(&k->pkg);
+	return 0;
+}
+
+static void
+tk_spawn_ssh(struct tk_conn *k)
+{
+	struct tk_server *ts = k->ts;
+	struct takeover *t = ts->t;
+	const struct conf_ssh *cs = &ts->cs->ssh;
+	struct tk_env env;
+	char err[256], tmo[16], *argv[10];
+	int rp[2] = { -1, -1 }, extra[2], n = 0;
+	int64_t t0;
+	pid_t pid = -1;
+
+	snprintf(tmo, sizeof(tmo), "%u", cs->replay_timeout);
+	argv[n++] = t->conf->replay_program;
+	if (log_debug_enabled())
+		argv[n++] = "-d";
+	argv[n++] = "-t";
+	argv[n++] = tmo;
+	argv[n++] = "-s";
+	argv[n++] = cs->sshd;
+	argv[n++] = "-f";
+	argv[n++] = cs->sshd_config;
+	argv[n] = NULL;
+	tk_env_conn(&env, k);
+	t0 = tk_mono_ns();
+	if (tk_pkg_memfd(k, err, sizeof(err)) == 0) {
+		if (pipe2(rp, O_CLOEXEC) == -1)
+			snprintf(err, sizeof(err), "pipe: %s",
+			    strerror(errno));
+		else {
+			extra[0] = k->pkg_fd;
+			extra[1] = rp[1];
+			pid = handoff_spawn_argv(k->fd, &k->plan.rc, argv,
+			    env.v, extra, 2, &k->status_fd, err, sizeof(err));
+			close(rp[1]);
+		}
+	}
+	debug_f("%s: %s:%u: starting jeebs-replay took %" PRId64 " us",
+	    ts->cs->name, k->client_str, k->cport,
+	    (tk_mono_ns() - t0) / 1000);
+	explicit_bzero(&env, sizeof(env));
+	if (pid == -1) {
+		/* Nobody has the socket: an RST at the expected numbers. */
+		repair_reset(k->fd);
+		k->fd = -1;
+		rebuild_plan_free(&k->plan);
+		if (rp[0] != -1)
+			close(rp[0]);
+		tk_pkg_wipe(k);
+		k->fate = TK_RESET;
+		snprintf(k->reason, sizeof(k->reason), "cannot start "
+		    "jeebs-replay: %s", err);
+		log_warn("%s: %s:%u: %s", ts->cs->name, k->client_str,
+		    k->cport, k->reason);
+		return;
+	}
+	/* jeebs-replay has the socket and the bytes; the daemon never will. */
+	close(k->fd);
+	k->fd = -1;
+	rebuild_plan_free(&k->plan);
+	k->pid = pid;
+	k->report_fd = rp[0];
+	(void)fcntl(k->report_fd, F_SETFL, O_NONBLOCK);
+	k->fate = TK_STARTING;
+	ts->starting++;
+	t->starting++;
+	ev_child_init(&k->child, tk_child_cb, pid, 0);
+	k->child.data = k;
+	ev_child_start(t->loop, &k->child);
+	if (k->status_fd != -1) {
+		ev_io_init(&k->status_io, tk_ssh_status_cb, k->status_fd,
+		    EV_READ);
+		k->status_io.data = k;
+		ev_io_start(t->loop, &k->status_io);
+	}
+	ev_io_init(&k->report_io, tk_ssh_report_cb, k->report_fd, EV_READ);
+	k->report_io.data = k;
+	ev_io_start(t->loop, &k->report_io);
+	ev_timer_init(&k->timeout, tk_ssh_timeout_cb,
+	    (double)cs->replay_timeout + TK_REPLAY_MARGIN, 0.);
+	k->timeout.data = k;
+	ev_timer_start(t->loop, &k->timeout);
+}
+
 static void
 tk_env_conn(struct tk_env *e, const struct tk_conn *k)
 {
 	tk_env_server(e, k->ts);
-	tk_env_add(e, "SJ_RECOVER", "exec");
+	tk_env_add(e, "SJ_RECOVER", "%s", k->ssh ? "ssh" : "exec");
 	tk_env_add(e, "SJ_CLIENT_ADDR", "%s", k->client_str);
 	tk_env_add(e, "SJ_CLIENT_PORT", "%u", k->cport);
 	tk_env_add(e, "SJ_SERVICE_PORT", "%u", k->sport);
@@ -1048,6 +1488,10 @@ tk_spawn(struct tk_conn *k)
 	int64_t t0;
 	pid_t pid;
 
+	if (k->ssh) {
+		tk_spawn_ssh(k);
+		return;
+	}
 	tk_env_conn(&env, k);
 	t0 = tk_mono_ns();
 	pid = handoff_spawn(k->fd, &k->plan.rc, ts->cs->recover_command,
@@ -1181,4 +1625,383 @@ takeover_state(struct takeover *t, size_t server, int64_t *since_us,
 	*since_us = ts->since_us;
 	*why = ts->why;
 	return tk_phase_str(ts->phase);
+}
+
+/*
+ * --- recover ssh: one connection's plan and package ---
+ *
+ * The package describes the server as it was at the client resume point:
+ * the first client packet the dead server had not fully acknowledged
+ * (everything from it on is live, in the rebuilt socket's receive queue)
+ * and, outbound, the end of the last whole server packet.  DESIGN.md 6,
+ * docs/recovery-format.md.
+ */
+
+/* Whether s is one line of text as the package allows (no control chars). */
+static int
+tk_text_ok(const char *s)
+{
+	const unsigned char *u;
+
+	for (u = (const unsigned char *)s; *u != '\0'; u++)
+		if (*u < 0x20 || *u == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* One direction's keys at its position. */
+static int
+tk_ssh_dir(struct rpkg_dir *rd, const struct seal_dir *kd,
+    const struct sshtrack_pos *pos, const char *tracked, const char *name,
+    char *why, size_t whylen)
+{
+	int needs_iv = strstr(kd->cipher, "chacha20") == NULL;
+
+	if (strcmp(kd->cipher, tracked) != 0) {
+		snprintf(why, whylen, "%s: the key record's cipher %s is not "
+		    "the one tracked (%s)", name, kd->cipher, tracked);
+		return -1;
+	}
+	if (strlen(kd->cipher) > RPKG_NAME_MAX ||
+	    strlen(kd->mac) > RPKG_NAME_MAX ||
+	    kd->enc_key_len == 0 || kd->enc_key_len > RPKG_SECRET_MAX ||
+	    kd->mac_key_len > RPKG_SECRET_MAX ||
+	    pos->iv_len > RPKG_SECRET_MAX) {
+		snprintf(why, whylen, "%s: keys do not fit the package", name);
+		return -1;
+	}
+	if (needs_iv && pos->iv_len == 0) {
+		snprintf(why, whylen, "%s: the cipher position (IV) at the "
+		    "resume point is not known", name);
+		return -1;
+	}
+	snprintf(rd->cipher, sizeof(rd->cipher), "%s", kd->cipher);
+	snprintf(rd->mac, sizeof(rd->mac), "%s", kd->mac);
+	memcpy(rd->key, kd->enc_key, kd->enc_key_len);
+	rd->key_len = kd->enc_key_len;
+	memcpy(rd->iv, pos->iv, pos->iv_len);
+	rd->iv_len = needs_iv ? pos->iv_len : 0;
+	memcpy(rd->mac_key, kd->mac_key, kd->mac_key_len);
+	rd->mac_key_len = kd->mac[0] != '\0' ? kd->mac_key_len : 0;
+	rd->seqnr = pos->seqnr;
+	rd->packets = pos->packets;
+	rd->blocks = pos->blocks;
+	return 0;
+}
+
+/* The channels as the server had them at the resume point. */
+static int
+tk_ssh_chans(struct sshtrack *st, const struct tcptrack_conn *c,
+    struct rpkg *k, size_t *n, char *why, size_t whylen)
+{
+	struct sshtrack_chan ch;
+	struct rpkg_chan rc;
+	size_t i, count = sshtrack_channel_count(st, c);
+	int r, d;
+
+	*n = 0;
+	for (i = 0; i < count; i++) {
+		if ((r = sshtrack_channel_get_resume(st, c, i, &ch)) == 1)
+			continue;	/* opened by a live client packet */
+		if (r != 0) {
+			snprintf(why, whylen, "channel table unreadable");
+			return -1;
+		}
+		if (!ch.window_known) {
+			snprintf(why, whylen, "channel %u: windows unknown "
+			    "(packets were not seen since it opened)",
+			    ch.id_server);
+			return -1;
+		}
+		if (!ch.confirmed) {
+			snprintf(why, whylen, "channel %u (%s) was being "
+			    "opened", ch.opened_by == SSHTRACK_C2S ?
+			    ch.id_client : ch.id_server, ch.type);
+			return -1;
+		}
+		if (ch.close[SSHTRACK_C2S] || ch.close[SSHTRACK_S2C]) {
+			snprintf(why, whylen, "channel %u (%s) was being "
+			    "closed", ch.id_server, ch.type);
+			return -1;
+		}
+		for (d = 0; d < 2; d++)
+			if (ch.window[d] < 0 || ch.window[d] > UINT32_MAX) {
+				snprintf(why, whylen, "channel %u: %s window "
+				    "%lld out of range", ch.id_server,
+				    d == SSHTRACK_C2S ? "c2s" : "s2c",
+				    (long long)ch.window[d]);
+				return -1;
+			}
+		memset(&rc, 0, sizeof(rc));
+		rc.id_client = ch.id_client;
+		rc.id_server = ch.id_server;
+		snprintf(rc.type, sizeof(rc.type), "%s", ch.type);
+		rc.window_c2s = (uint32_t)ch.window[SSHTRACK_C2S];
+		rc.window_s2c = (uint32_t)ch.window[SSHTRACK_S2C];
+		rc.maxpacket_c2s = ch.maxpacket[SSHTRACK_C2S];
+		rc.maxpacket_s2c = ch.maxpacket[SSHTRACK_S2C];
+		if (ch.opened_by == SSHTRACK_S2C)
+			rc.flags |= RPKG_CHAN_BY_SERVER;
+		if (ch.eof[SSHTRACK_C2S])
+			rc.flags |= RPKG_CHAN_EOF_C2S;
+		if (ch.eof[SSHTRACK_S2C])
+			rc.flags |= RPKG_CHAN_EOF_S2C;
+		if (rpkg_add_chan(k, &rc) != 0) {
+			snprintf(why, whylen, "out of memory");
+			return -1;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+/* The setup log, without the live client messages. */
+static int
+tk_ssh_log(struct sshtrack *st, const struct tcptrack_conn *c,
+    uint64_t resume, struct rpkg *k, struct takeover_ssh_info *info,
+    char *why, size_t whylen)
+{
+	struct sshtrack_msg m;
+	size_t i, n = sshtrack_log_count(st, c);
+
+	for (i = 0; i < n; i++) {
+		if (sshtrack_log_get(st, c, i, &m) != 0) {
+			snprintf(why, whylen, "setup log unreadable");
+			return -1;
+		}
+		if (m.dir == SSHTRACK_C2S && m.off >= resume)
+			continue;	/* live: read again after the cutover */
+		if (rpkg_add_msg(k, m.dir == SSHTRACK_C2S ? RPKG_C2S :
+		    RPKG_S2C, (uint32_t)m.flags, m.p, m.len) != 0) {
+			snprintf(why, whylen, "out of memory");
+			return -1;
+		}
+		info->messages++;
+		if (m.dir == SSHTRACK_C2S)
+			info->replayed++;
+	}
+	return 0;
+}
+
+int
+takeover_ssh_prepare(struct sshtrack *st, const struct tcptrack_conn *c,
+    const struct conf_server *cs, double now, struct rebuild_plan *p,
+    struct buf *pkg, struct takeover_ssh_info *info, char *why,
+    size_t whylen)
+{
+	struct sshtrack_info si;
+	struct sshtrack_pos pos[2];
+	const struct seal_keyrec *rec;
+	struct rebuild_plan check;
+	const char *hostkey;
+	struct rpkg *k = NULL;
+	int ret = -1, planned = 0, d;
+
+	if (p != NULL)
+		memset(p, 0, sizeof(*p));
+	memset(info, 0, sizeof(*info));
+	memset(pos, 0, sizeof(pos));
+	if (sshtrack_status(st, c, &si) != 0) {
+		snprintf(why, whylen, "not followed by the SSH tracker");
+		return -1;
+	}
+	if (!si.protectable) {
+		snprintf(why, whylen, "%s", si.reason);
+		return -1;
+	}
+	if (si.waiting_keys) {
+		snprintf(why, whylen, "waiting for keys");
+		return -1;
+	}
+	if (si.compression) {
+		snprintf(why, whylen, "compression negotiated");
+		return -1;
+	}
+	if (si.kex_in_progress) {
+		snprintf(why, whylen, "a key exchange was under way");
+		return -1;
+	}
+	for (d = 0; d < 2; d++)
+		if (si.dir[d].phase != SSHTRACK_PHASE_DECRYPT ||
+		    si.dir[d].compressed) {
+			snprintf(why, whylen, "SSH tracking of %s is %s, not "
+			    "decrypting", d == SSHTRACK_C2S ? "c2s" : "s2c",
+			    sshtrack_phase_str(si.dir[d].phase));
+			return -1;
+		}
+	if (sshtrack_resume_check(st, c, why, whylen) != 0)
+		return -1;
+	if (sshtrack_position(st, c, SSHTRACK_C2S, 1, &pos[SSHTRACK_C2S]) !=
+	    0 || sshtrack_position(st, c, SSHTRACK_S2C, 0,
+	    &pos[SSHTRACK_S2C]) != 0 || !pos[0].keyed || !pos[1].keyed) {
+		snprintf(why, whylen, "no cipher position to resume from");
+		goto out;
+	}
+	if (pos[SSHTRACK_S2C].off != si.dir[SSHTRACK_S2C].packet_end) {
+		snprintf(why, whylen, "the server position is not at the end "
+		    "of its last whole packet");
+		goto out;
+	}
+	/* One KEX in force both ways, and its record held. */
+	if (pos[0].kex_number != pos[1].kex_number) {
+		snprintf(why, whylen, "the directions are under different key "
+		    "exchanges at the resume point (c2s %u, s2c %u)",
+		    pos[0].kex_number, pos[1].kex_number);
+		goto out;
+	}
+	if ((rec = sshtrack_keyrec(st, c, pos[0].kex_number)) == NULL) {
+		snprintf(why, whylen, "keys of KEX %u not held",
+		    pos[0].kex_number);
+		goto out;
+	}
+	if (!rec->has_login || rec->user[0] == '\0') {
+		snprintf(why, whylen, "no attested login (not logged in, or "
+		    "its record did not arrive)");
+		goto out;
+	}
+	if (strlen(rec->user) > RPKG_USER_MAX || !tk_text_ok(rec->user) ||
+	    strlen(rec->auth_method) > RPKG_NAME_MAX ||
+	    rec->auth_method[0] == '\0') {
+		snprintf(why, whylen, "the attested login does not fit the "
+		    "package");
+		goto out;
+	}
+	if (rec->session_id_len == 0 ||
+	    rec->session_id_len > RPKG_SESSION_ID_MAX) {
+		snprintf(why, whylen, "no usable session_id");
+		goto out;
+	}
+	/*
+	 * publickey-hostbound binds the host key of the first KEX: the
+	 * record says it for KEX 0, the tracker for later ones (a rekey may
+	 * not change the key, so a later record's names the same key type
+	 * when the tracker's was lost to a restart).
+	 */
+	hostkey = rec->kex_number == 0 || si.hostkey0[0] == '\0' ?
+	    rec->hostkey_alg : si.hostkey0;
+	if (strlen(hostkey) == 0 || strlen(hostkey) > RPKG_NAME_MAX ||
+	    strlen(rec->kex_alg) == 0 || strlen(rec->kex_alg) > RPKG_NAME_MAX) {
+		snprintf(why, whylen, "algorithm names do not fit the "
+		    "package");
+		goto out;
+	}
+	/* The socket: receive queue from the resume point, send queue to
+	 * the end of the last whole server packet. */
+	if (rebuild_plan_range(c, now, pos[SSHTRACK_C2S].off,
+	    pos[SSHTRACK_S2C].off, p != NULL ? p : &check, why, whylen) != 0)
+		goto out;
+	planned = 1;
+	if (p == NULL)
+		rebuild_plan_free(&check);
+	info->resume_off[SSHTRACK_C2S] = pos[SSHTRACK_C2S].off;
+	info->resume_off[SSHTRACK_S2C] = pos[SSHTRACK_S2C].off;
+
+	if ((k = rpkg_new()) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	snprintf(k->client_version, sizeof(k->client_version), "%s",
+	    si.dir[SSHTRACK_C2S].version);
+	snprintf(k->server_version, sizeof(k->server_version), "%s",
+	    si.dir[SSHTRACK_S2C].version);
+	memcpy(k->session_id, rec->session_id, rec->session_id_len);
+	k->session_id_len = rec->session_id_len;
+	snprintf(k->kex_alg, sizeof(k->kex_alg), "%s", rec->kex_alg);
+	snprintf(k->hostkey_alg, sizeof(k->hostkey_alg), "%s", hostkey);
+	k->strict_kex = si.strict_kex != 0;
+	snprintf(k->user, sizeof(k->user), "%s", rec->user);
+	snprintf(k->auth_method, sizeof(k->auth_method), "%s",
+	    rec->auth_method);
+	k->flags = cs->ssh.rerun_exec ? RPKG_RERUN_EXEC : 0;
+	snprintf(k->notice, sizeof(k->notice), "%s",
+	    cs->ssh.notice != NULL ? cs->ssh.notice : "");
+	if (tk_ssh_dir(&k->dir[RPKG_C2S], &rec->c2s, &pos[SSHTRACK_C2S],
+	    si.dir[SSHTRACK_C2S].cipher, "c2s", why, whylen) != 0 ||
+	    tk_ssh_dir(&k->dir[RPKG_S2C], &rec->s2c, &pos[SSHTRACK_S2C],
+	    si.dir[SSHTRACK_S2C].cipher, "s2c", why, whylen) != 0 ||
+	    tk_ssh_chans(st, c, k, &info->channels, why, whylen) != 0 ||
+	    tk_ssh_log(st, c, pos[SSHTRACK_C2S].off, k, info, why,
+	    whylen) != 0)
+		goto out;
+	if (pkg != NULL && rpkg_encode(k, pkg) != 0) {
+		snprintf(why, whylen, "the recovery package does not encode "
+		    "(over %u bytes?)", RPKG_MAX);
+		goto out;
+	}
+	ret = 0;
+ out:
+	rpkg_free(k);
+	explicit_bzero(pos, sizeof(pos));
+	if (ret != 0) {
+		if (planned && p != NULL)
+			rebuild_plan_free(p);
+		if (pkg != NULL)
+			buf_reset(pkg);
+	}
+	return ret;
+}
+
+/* --- recover ssh: jeebs-replay's report --- */
+
+/* "key=N" with N a non-negative decimal: 0 and *v, or -1. */
+static int
+tk_report_num(const char *word, const char *key, int64_t *v)
+{
+	size_t kl = strlen(key);
+	char *end;
+	long long n;
+
+	if (strncmp(word, key, kl) != 0 || word[kl] != '=' ||
+	    word[kl + 1] < '0' || word[kl + 1] > '9')
+		return -1;
+	errno = 0;
+	n = strtoll(word + kl + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 0)
+		return -1;
+	*v = n;
+	return 0;
+}
+
+int
+takeover_ssh_report_parse(const char *line, struct takeover_ssh_report *r,
+    char *why, size_t whylen)
+{
+	static const char *const keys[] = { "sshd_pid", "sshd_us",
+	    "replay_us", "cutover_us", "messages" };
+	int64_t *vals[] = { &r->sshd_pid, &r->sshd_us, &r->replay_us,
+	    &r->cutover_us, &r->messages };
+	char copy[1024], *w, *save = NULL;
+	unsigned seen = 0;
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	if (strncmp(line, "fail", 4) == 0 && (line[4] == ' ' ||
+	    line[4] == '\0')) {
+		snprintf(why, whylen, "%s", line[4] == ' ' && line[5] != '\0' ?
+		    line + 5 : "no reason given");
+		for (w = why; *w != '\0'; w++)
+			if ((unsigned char)*w < 0x20 || *w == 0x7f)
+				*w = '?';
+		return 0;
+	}
+	if (strncmp(line, "ok", 2) != 0 || (line[2] != ' ' && line[2] != '\0'))
+		goto bad;
+	if (strlen(line) >= sizeof(copy))
+		goto bad;
+	snprintf(copy, sizeof(copy), "%s", line + 2);
+	for (w = strtok_r(copy, " ", &save); w != NULL;
+	    w = strtok_r(NULL, " ", &save))
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (tk_report_num(w, keys[i], vals[i]) == 0)
+				seen |= 1u << i;
+	/* Words it does not know are for newer daemons: ignored. */
+	r->complete = seen == (1u << (sizeof(keys) / sizeof(keys[0]))) - 1;
+	if (!r->complete)
+		snprintf(why, whylen, "ok, but the report lacks numbers");
+	else
+		why[0] = '\0';
+	return 1;
+ bad:
+	snprintf(why, whylen, "neither ok nor fail");
+	return -1;
 }

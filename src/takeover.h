@@ -3,7 +3,8 @@
  * between health (which says when), watch (which knows the connections)
  * and recovery/ (which acts): fence the server, rebuild every connection
  * with TCP_REPAIR, take over the address, reset what cannot be rebuilt and
- * hand each rebuilt connection to its own program, a bounded number at a
+ * hand each rebuilt connection to its own program (recover exec) or to
+ * jeebs-replay and the recovery sshd (recover ssh), a bounded number at a
  * time; every phase is timed, stored and reported.
  */
 #ifndef SJ_TAKEOVER_H
@@ -16,6 +17,8 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "rebuild.h"
+#include "sshtrack.h"
 #include "store.h"
 #include "watch.h"
 
@@ -23,7 +26,8 @@ struct takeover;
 
 /*
  * Set up for the servers of c: servers recovered by a program of their own
- * (recover exec) get the plain-TCP hold in w.  Before capturing starts.
+ * (recover exec) get the plain-TCP hold in w; the others' connections stay
+ * with the SSH tracker (recover ssh needs it).  Before capturing starts.
  */
 struct takeover *takeover_new(struct ev_loop *loop, const struct conf *c,
 	    struct store *st, struct watch *w);
@@ -51,5 +55,43 @@ int	takeover_force(struct takeover *t, size_t server, struct buf *out);
  */
 const char *takeover_state(struct takeover *t, size_t server,
 	    int64_t *since_us, const char **why);
+
+/*
+ * recover ssh, one connection (the pieces the takeover uses, exposed for
+ * unit tests).  takeover_ssh_prepare(): whether c can be recovered with
+ * the recovery sshd (TCP and SSH tracking protectable, the keys of the KEX
+ * in force held, an attested login, no compression, no key exchange under
+ * way, the channels at the resume point representable), its repair plan
+ * (receive queue from the client resume point, send queue up to the end of
+ * the last whole server packet) and its recovery package, encoded into pkg
+ * (docs/recovery-format.md; pkg should be secret).  0, or -1 with the reason
+ * (the connection is to be reset) and nothing to free.  p and pkg NULL:
+ * only whether it could be (for reports).
+ */
+struct takeover_ssh_info {
+	uint64_t	 resume_off[2];	/* c2s resume point, s2c packet end */
+	size_t		 messages;	/* log entries in the package */
+	size_t		 replayed;	/* of them, the client's */
+	size_t		 channels;
+};
+
+int	takeover_ssh_prepare(struct sshtrack *st, const struct tcptrack_conn *c,
+	    const struct conf_server *cs, double now, struct rebuild_plan *p,
+	    struct buf *pkg, struct takeover_ssh_info *info, char *why,
+	    size_t whylen);
+
+/*
+ * jeebs-replay's report line (without its newline): 1, `ok` (r filled in;
+ * r->complete if every number was there, else why says so); 0, `fail
+ * REASON` (the reason in why, control characters replaced); -1, neither
+ * (why says what is wrong).
+ */
+struct takeover_ssh_report {
+	int		 complete;
+	int64_t		 sshd_pid, sshd_us, replay_us, cutover_us, messages;
+};
+
+int	takeover_ssh_report_parse(const char *line,
+	    struct takeover_ssh_report *r, char *why, size_t whylen);
 
 #endif

@@ -30,10 +30,13 @@
 #include "capture.h"
 #include "conf.h"
 #include "pkt.h"
+#include "rebuild.h"
 #include "resume.h"
+#include "rpkg.h"
 #include "seal.h"
 #include "sshtrack.h"
 #include "store.h"
+#include "takeover.h"
 #include "tcptrack.h"
 
 #include "sshtest_writer.c"
@@ -1531,6 +1534,291 @@ test_resume_untellable(void **state)
 	server_acks(f, c2s_at(f));
 	assert_int_equal(sshtrack_resume_check(f->st, f->c, why, sizeof(why)),
 	    0);
+	fx_free(f);
+}
+
+/* --- recover ssh: the package (takeover_ssh_prepare) --- */
+
+static void
+login(struct fx *f, int kex)
+{
+	struct seal_keyrec *r = &f->rec[kex];
+
+	r->has_login = 1;
+	snprintf(r->user, sizeof(r->user), "alice");
+	snprintf(r->auth_method, sizeof(r->auth_method), "publickey");
+	r->session_id_len = 32;
+	fill("session_id", 0, r->session_id, 32);
+}
+
+static void
+ssh_server(struct conf_server *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	snprintf(cs->name, sizeof(cs->name), "web1");
+	cs->recover = CONF_RECOVER_SSH;
+	cs->ssh.rerun_exec = 1;
+	cs->ssh.notice = "Recovered: the server web1 died.";
+	cs->ssh.replay_timeout = 10;
+}
+
+/* Prepared and decoded: 0 and *kp, or -1 with why. */
+static int
+prepare(struct fx *f, struct rebuild_plan *p, struct rpkg **kp,
+    struct takeover_ssh_info *info, char *why, size_t whylen)
+{
+	struct conf_server cs;
+	struct buf pkg;
+	char dwhy[200];
+	int r;
+
+	ssh_server(&cs);
+	buf_init(&pkg, RPKG_MAX);
+	buf_set_secret(&pkg);
+	*kp = NULL;
+	r = takeover_ssh_prepare(f->st, f->c, &cs, f->now, p, &pkg, info, why,
+	    whylen);
+	if (r == 0 && rpkg_decode(buf_ptr(&pkg), buf_len(&pkg), kp, dwhy,
+	    sizeof(dwhy)) != 0)
+		fail_msg("the package does not decode: %s", dwhy);
+	if (r != 0)
+		assert_int_equal(buf_len(&pkg), 0);
+	buf_free(&pkg);
+	return r;
+}
+
+/*
+ * The package of a connection in the middle of things: live client
+ * packets (data, a window-change) after a prefix the server acknowledged,
+ * and a server packet the crash cut in half.  Everything in it is the
+ * server's state at the resume point; the plan's queues start and end
+ * exactly there.
+ */
+static void
+test_package(void **state)
+{
+	const struct combo co = { "aes256-ctr", "hmac-sha2-512" };
+	struct takeover_ssh_info info;
+	struct sshtrack_pos cpos, cnow, spos;
+	struct sshtrack_info si;
+	struct rebuild_plan p;
+	struct rpkg *k;
+	struct fx *f = fx_new(NULL);
+	uint64_t resume, s_end;
+	uint32_t s_seqnr;
+	size_t i, nc = 0, cut;
+	char why[300];
+
+	(void)state;
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	f->avail[0] = 1;
+	login(f, 0);
+	auth(f);
+	session(f);
+	ack_all(f, C2S);
+	/* Live: the server acknowledges none of these. */
+	resume = c2s_at(f);
+	send_data(f, C2S, SERVER_CHAN, 10, 0);
+	send_winch(f, SERVER_CHAN, 100);
+	/*
+	 * The server sends a whole packet, then one the crash cuts in half;
+	 * its segments acknowledge no live client byte.
+	 */
+	{
+		struct msg m;
+		static uint8_t junk[3000];
+
+		m_init(&m, 2);
+		m_bytes(&m, junk, 10);
+		m_send(&m, &f->w[S2C]);
+		s_end = buf_len(&f->w[S2C].out);
+		s_seqnr = f->w[S2C].seqnr;
+		m_init(&m, 94);
+		m_u32(&m, CLIENT_CHAN);
+		m_bytes(&m, junk, sizeof(junk));
+		m_send(&m, &f->w[S2C]);
+		cut = (size_t)(s_end - f->fed[S2C]) + 1000;
+		seg(f, S2C, f->fed[S2C], buf_ptr(&f->w[S2C].out) + f->fed[S2C],
+		    cut, resume);
+		f->fed[S2C] += cut;
+	}
+	status(f, &si);
+	assert_true(si.protectable);
+	assert_true(si.dir[S2C].packet_end == s_end);
+	assert_int_equal(sshtrack_position(f->st, f->c, C2S, 1, &cpos), 0);
+	assert_int_equal(sshtrack_position(f->st, f->c, C2S, 0, &cnow), 0);
+	assert_int_equal(sshtrack_position(f->st, f->c, S2C, 0, &spos), 0);
+	assert_true(cpos.off == resume);
+	assert_true(cpos.blocks < cnow.blocks);
+
+	if (prepare(f, &p, &k, &info, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	/* The socket: live client bytes, the server's up to its last whole
+	 * packet (the client acknowledged the rest of what it had). */
+	assert_true(p.in_off == resume);
+	assert_int_equal(p.rc.recvq_len, c2s_at(f) - resume);
+	assert_memory_equal(p.rc.recvq, buf_ptr(&f->w[C2S].out) + resume,
+	    p.rc.recvq_len);
+	assert_true(p.out_off == s_end);
+	assert_int_equal(p.rc.sendq_len, s_end - f->c->dir[S2C].acked);
+	assert_true(info.resume_off[C2S] == resume);
+	assert_true(info.resume_off[S2C] == s_end);
+	rebuild_plan_free(&p);
+
+	/* The import. */
+	assert_string_equal(k->client_version, CLIENT_VERSION);
+	assert_string_equal(k->server_version, SERVER_VERSION);
+	assert_int_equal(k->session_id_len, 32);
+	assert_memory_equal(k->session_id, f->rec[0].session_id, 32);
+	assert_string_equal(k->kex_alg, "curve25519-sha256");
+	assert_string_equal(k->hostkey_alg, "ssh-ed25519");
+	assert_int_equal(k->strict_kex, 1);
+	assert_string_equal(k->user, "alice");
+	assert_string_equal(k->auth_method, "publickey");
+	assert_int_equal(k->flags, RPKG_RERUN_EXEC);
+	assert_string_equal(k->notice, "Recovered: the server web1 died.");
+	/* Keys at the positions: c2s at the resume point, not now. */
+	assert_string_equal(k->dir[RPKG_C2S].cipher, "aes256-ctr");
+	assert_string_equal(k->dir[RPKG_C2S].mac, "hmac-sha2-512");
+	assert_int_equal(k->dir[RPKG_C2S].key_len, 32);
+	assert_memory_equal(k->dir[RPKG_C2S].key, f->rec[0].c2s.enc_key, 32);
+	assert_int_equal(k->dir[RPKG_C2S].mac_key_len, 64);
+	assert_memory_equal(k->dir[RPKG_C2S].mac_key, f->rec[0].c2s.mac_key,
+	    64);
+	assert_int_equal(k->dir[RPKG_C2S].iv_len, 16);
+	assert_memory_equal(k->dir[RPKG_C2S].iv, cpos.iv, 16);
+	assert_memory_not_equal(k->dir[RPKG_C2S].iv, cnow.iv, 16);
+	assert_int_equal(k->dir[RPKG_C2S].seqnr, f->w[C2S].seqnr - 2);
+	assert_true(k->dir[RPKG_C2S].blocks == cpos.blocks);
+	assert_true(k->dir[RPKG_C2S].packets == cpos.packets);
+	assert_memory_equal(k->dir[RPKG_S2C].key, f->rec[0].s2c.enc_key, 32);
+	assert_memory_equal(k->dir[RPKG_S2C].iv, spos.iv, 16);
+	assert_int_equal(k->dir[RPKG_S2C].seqnr, s_seqnr);
+	assert_true(k->dir[RPKG_S2C].packets == spos.packets);
+	/* The channel at the resume point. */
+	assert_int_equal(k->nchans, 1);
+	assert_int_equal(info.channels, 1);
+	assert_int_equal(k->chans[0].id_client, CLIENT_CHAN);
+	assert_int_equal(k->chans[0].id_server, SERVER_CHAN);
+	assert_string_equal(k->chans[0].type, "session");
+	assert_int_equal(k->chans[0].window_c2s, 2097152 - 10);
+	assert_int_equal(k->chans[0].window_s2c, CLIENT_WIN + 1000 - 31050);
+	assert_int_equal(k->chans[0].maxpacket_c2s, 32768);
+	assert_int_equal(k->chans[0].maxpacket_s2c, 32768);
+	assert_int_equal(k->chans[0].flags, 0);
+	/* The log: no live client message; the password a marker only. */
+	assert_int_equal(k->nlog, info.messages);
+	for (i = 0; i < k->nlog; i++) {
+		if (k->log[i].dir == RPKG_C2S)
+			nc++;
+		if (k->log[i].flags != 0) {
+			assert_int_equal(k->log[i].flags, SSHTRACK_LOG_PASSWORD);
+			assert_int_equal(k->log[i].len, 0);
+		} else
+			assert_null(memmem(k->log[i].p, k->log[i].len,
+			    "\0\0\0\x64", 4));	/* the live 100 columns */
+	}
+	assert_int_equal(nc, info.replayed);
+	assert_int_equal(nc, 9);
+	assert_int_equal(k->log[0].dir, RPKG_C2S);
+	assert_int_equal(k->log[0].p[0], 5);	/* SERVICE_REQUEST */
+	rpkg_free(k);
+	explicit_bzero(&cpos, sizeof(cpos));
+	explicit_bzero(&cnow, sizeof(cnow));
+	explicit_bzero(&spos, sizeof(spos));
+
+	/* The client acknowledges into the cut packet: not recoverable. */
+	seg(f, C2S, c2s_at(f), NULL, 0, s_end + 100);
+	assert_int_equal(prepare(f, &p, &k, &info, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "the client acknowledged 100 bytes of a "
+	    "server packet cut off by the crash"));
+	fx_free(f);
+}
+
+/* What makes a connection one to reset rather than recover. */
+static void
+test_package_refused(void **state)
+{
+	const struct combo co = { "chacha20-poly1305@openssh.com", "" };
+	struct takeover_ssh_info info;
+	struct rebuild_plan p;
+	struct rpkg *k;
+	struct fx *f;
+	char why[300];
+
+	(void)state;
+	/* No attested login. */
+	f = fx_new(NULL);
+	handshake(f);
+	kex_start(f, &co, 1, "none");
+	kex_finish(f, 0, &co, 1);
+	f->avail[0] = 1;
+	auth(f);
+	session(f);
+	assert_int_equal(prepare(f, &p, &k, &info, why, sizeof(why)), -1);
+	assert_string_equal(why, "no attested login (not logged in, or its "
+	    "record did not arrive)");
+	{
+		/* What reports ask: the same verdict, nothing built. */
+		struct conf_server cs;
+
+		ssh_server(&cs);
+		why[0] = '\0';
+		assert_int_equal(takeover_ssh_prepare(f->st, f->c, &cs, f->now,
+		    NULL, NULL, &info, why, sizeof(why)), -1);
+		assert_string_equal(why, "no attested login (not logged in, "
+		    "or its record did not arrive)");
+		login(f, 0);
+		assert_int_equal(takeover_ssh_prepare(f->st, f->c, &cs, f->now,
+		    NULL, NULL, &info, why, sizeof(why)), 0);
+		assert_int_equal(info.channels, 1);
+	}
+	/* Logged in: fine, and chacha20-poly1305 has no IV. */
+	assert_int_equal(prepare(f, &p, &k, &info, why, sizeof(why)), 0);
+	assert_int_equal(k->dir[RPKG_C2S].iv_len, 0);
+	assert_string_equal(k->dir[RPKG_S2C].mac, "");
+	assert_int_equal(k->dir[RPKG_S2C].mac_key_len, 0);
+	rpkg_free(k);
+	rebuild_plan_free(&p);
+	/* The key store lost the record. */
+	f->avail[0] = 0;
+	assert_int_equal(prepare(f, &p, &k, &info, why, sizeof(why)), -1);
+	assert_string_equal(why, "keys of KEX 0 not held");
+	f->avail[0] = 1;
+	/* The server closed the channel, the client had not yet. */
+	send_u32(f, S2C, 96, CLIENT_CHAN);
+	send_u32(f, S2C, 97, CLIENT_CHAN);
+	assert_int_equal(prepare(f, &p, &k, &info, why, sizeof(why)), -1);
+	assert_string_equal(why, "channel 7 (session) was being closed");
+	/* The client's answer, not acknowledged: the tracker cannot tell. */
+	send_u32(f, C2S, 97, SERVER_CHAN);
+	assert_int_equal(prepare(f, &p, &k, &info, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "its channel is gone since"));
+	/* Acknowledged: nothing open, fine. */
+	ack_all(f, C2S);
+	assert_int_equal(prepare(f, &p, &k, &info, why, sizeof(why)), 0);
+	assert_int_equal(k->nchans, 0);
+	rpkg_free(k);
+	rebuild_plan_free(&p);
+	/* A rekey under way. */
+	w_kexinit(&f->w[S2C], "curve25519-sha256", co.cipher, "", "none");
+	feed(f, S2C);
+	assert_int_equal(prepare(f, &p, &k, &info, why, sizeof(why)), -1);
+	assert_string_equal(why, "a key exchange was under way");
+	fx_free(f);
+
+	/* Compression: never. */
+	f = fx_new(NULL);
+	handshake(f);
+	kex_start(f, &co, 1, "zlib@openssh.com,none");
+	kex_finish(f, 0, &co, 1);
+	f->avail[0] = 1;
+	login(f, 0);
+	auth(f);
+	assert_int_equal(prepare(f, &p, &k, &info, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "compression"));
 	fx_free(f);
 }
 
@@ -3121,6 +3409,8 @@ main(void)
 		cmocka_unit_test(test_resume_point),
 		cmocka_unit_test(test_resume_untellable),
 		cmocka_unit_test(test_restart_old_encodings),
+		cmocka_unit_test(test_package),
+		cmocka_unit_test(test_package_refused),
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_c2s_hold),
 		cmocka_unit_test(test_seqnr_mismatch),
