@@ -1501,7 +1501,8 @@ name_in(const char *name, const char *const *list)
 
 /* Userauth methods whose requests hold no secret (the replay may use them). */
 static const char *const auth_keep[] = {
-	"none", "publickey", "hostbased", "keyboard-interactive", NULL
+	"none", "publickey", "publickey-hostbound-v00@openssh.com",
+	"hostbased", "keyboard-interactive", NULL
 };
 /* Global requests that make server state the recovery must rebuild. */
 static const char *const global_keep[] = {

@@ -247,6 +247,18 @@ next_userauth(const struct rpkg *k, size_t i)
 	return i;
 }
 
+/*
+ * publickey, or OpenSSH's publickey-hostbound-v00@openssh.com (the same
+ * with the server's host key in the signed data): both carry a signature
+ * over the session_id, so both are verified again.
+ */
+static int
+cpr_is_pubkey(const char *method)
+{
+	return strcmp(method, "publickey") == 0 ||
+	    strcmp(method, "publickey-hostbound-v00@openssh.com") == 0;
+}
+
 static int
 plan_userauth(struct planner *pl, size_t i)
 {
@@ -255,7 +267,7 @@ plan_userauth(struct planner *pl, size_t i)
 	struct buf b;
 	char method[RPKG_NAME_MAX + 1];
 	uint8_t has_sig = 1, partial;
-	int kept = m->flags == 0, as_logged;
+	int kept = m->flags == 0, as_logged, pubkey;
 	long j;
 
 	snprintf(method, sizeof(method), "%s", m->flags & 1 ? "password" :
@@ -266,16 +278,17 @@ plan_userauth(struct planner *pl, size_t i)
 		if (buf_get_string_direct(&b, NULL, NULL) != 0 ||
 		    buf_get_string_direct(&b, NULL, NULL) != 0 ||
 		    get_name(&b, method, sizeof(method)) != 0 ||
-		    (strcmp(method, "publickey") == 0 &&
+		    (cpr_is_pubkey(method) &&
 		    buf_get_u8(&b, &has_sig) != 0))
 			return plan_fail(pl, i, "malformed USERAUTH_REQUEST");
 	}
+	pubkey = cpr_is_pubkey(method);
 	if (pl->authed) {
 		debug_f("log entry %zu: USERAUTH_REQUEST after the success: "
 		    "not replayed", i);
 		return 0;
 	}
-	if (kept && strcmp(method, "publickey") == 0 && !has_sig) {
+	if (kept && pubkey && !has_sig) {
 		/*
 		 * A query: never sent.  Its answer is USERAUTH_PK_OK, never
 		 * logged, or a USERAUTH_FAILURE before the client's next
@@ -311,8 +324,7 @@ plan_userauth(struct planner *pl, size_t i)
 	st = add_step(pl, CPR_USERAUTH, i);
 	st->want_reply = 1;
 	st->answer = msg_type(&pl->k->log[j]);
-	as_logged = kept && (strcmp(method, "publickey") == 0 ||
-	    strcmp(method, "hostbased") == 0);
+	as_logged = kept && (pubkey || strcmp(method, "hostbased") == 0);
 	if (!as_logged && build_attested(pl, st) != 0)
 		return plan_fail(pl, i, "out of memory");
 	snprintf(st->name, sizeof(st->name), "%s",
