@@ -61,6 +61,14 @@ rc_crash() {
 	RC_CRASH_NS=$(now_ns)
 	awk -v n="$RC_CRASH_NS" 'BEGIN { printf "%.6f\n", n / 1e9 }' >"$TK_CRASH_FILE"
 	lab crash 2>/dev/null || fail "lab crash failed"
+	# The crash is when the server's port was cut, not when we asked for it
+	# (the lab script takes some ms to get there, and the server answers
+	# meanwhile): measurements and "after the crash" count from the cut.
+	local cut
+	if cut=$(cat "$SJ_LAB_DIR/cut" 2>/dev/null) && [[ -n $cut ]]; then
+		RC_CRASH_NS=$(awk -v c="$cut" 'BEGIN { printf "%.0f\n", c * 1e9 }')
+		printf '%s\n' "$cut" >"$TK_CRASH_FILE"
+	fi
 }
 
 # rc_wait_done TIMEOUT - the takeover is over and every taken-over
