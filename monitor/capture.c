@@ -183,6 +183,31 @@ capture_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 int
+capture_refilter(struct capture *cap, const char *filter, char *err,
+    size_t errlen)
+{
+	if (cap == NULL || cap->p == NULL) {
+		snprintf(err, errlen, "no capture open");
+		return -1;
+	}
+	/* An empty filter still replaces the old one: it accepts everything. */
+	if (*filter == '\0') {
+		struct bpf_program prog;
+
+		if (pcap_compile(cap->p, &prog, "", 1,
+		    PCAP_NETMASK_UNKNOWN) != 0 ||
+		    pcap_setfilter(cap->p, &prog) != 0) {
+			snprintf(err, errlen, "cannot clear the capture "
+			    "filter: %s", pcap_geterr(cap->p));
+			return -1;
+		}
+		pcap_freecode(&prog);
+		return 0;
+	}
+	return capture_set_filter(cap->p, filter, err, errlen);
+}
+
+int
 capture_start(struct capture *cap, struct ev_loop *loop, capture_handler fn,
     void *arg)
 {

@@ -54,6 +54,12 @@ int	capture_start(struct capture *cap, struct ev_loop *loop,
 	    capture_handler fn, void *arg);
 /* Read a whole file capture now; returns the frame count or -1. */
 long	capture_read_all(struct capture *cap, capture_handler fn, void *arg);
+/*
+ * Replace the filter of an open capture (a reload); "" captures every
+ * frame.  The ring buffer and the counters stay.
+ */
+int	capture_refilter(struct capture *cap, const char *filter, char *err,
+	    size_t errlen);
 /* Current statistics. */
 void	capture_stats(struct capture *cap, struct capture_stats *st);
 /* The link type (DLT_*) of the capture. */

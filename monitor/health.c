@@ -377,6 +377,58 @@ health_add_server(struct health *h, const char *name,
 	return h->nsrv++;
 }
 
+int
+health_reconf(struct health *h, int n, const int *old_of_new,
+    const char *const *names, const struct pkt_addr *addrs,
+    const struct health_params *params)
+{
+	struct health_server *old;
+	int i, nold = h->nsrv;
+
+	if (n < 0 || n > HEALTH_MAX_SERVERS)
+		return -1;
+	if ((old = calloc((size_t)(nold > 0 ? nold : 1), sizeof(*old))) ==
+	    NULL)
+		return -1;
+	for (i = 0; i < nold; i++) {
+		struct health_server *s = &h->srv[i];
+
+		health_round_end(s);
+		ev_timer_stop(h->loop, &s->evidence);
+		ev_timer_stop(h->loop, &s->idle);
+		ev_timer_stop(h->loop, &s->silence);
+		old[i] = *s;		/* plain values only from here on */
+	}
+	h->nsrv = 0;
+	for (i = 0; i < n; i++) {
+		struct health_server *s, *o;
+		int j = old_of_new[i];
+
+		(void)health_add_server(h, names[i], &addrs[i], &params[i]);
+		if (j < 0 || j >= nold ||
+		    memcmp(&old[j].addr, &addrs[i], sizeof(addrs[i])) != 0)
+			continue;
+		s = &h->srv[i];
+		o = &old[j];
+		s->state = o->state;
+		s->since = o->since;
+		memcpy(s->why, o->why, sizeof(s->why));
+		memcpy(s->mac, o->mac, sizeof(s->mac));
+		s->has_mac = o->has_mac;
+		s->last_server = o->last_server;
+		s->unanswered = o->unanswered;
+		s->rl_dead_frames = o->rl_dead_frames;
+		/* Evidence under way is judged again, at once, by the new rules. */
+		if (s->unanswered != 0 && s->state != HEALTH_DEAD) {
+			ev_timer_set(&s->evidence, 0., 0.);
+			ev_timer_start(h->loop, &s->evidence);
+		}
+	}
+	explicit_bzero(old, (size_t)(nold > 0 ? nold : 1) * sizeof(*old));
+	free(old);
+	return 0;
+}
+
 void
 health_frame(struct health *h, int server, int from_server, int wants_answer,
     const uint8_t *mac, double ts)

@@ -62,6 +62,16 @@ void	health_params_default(struct health_params *p);
 /* Add a server; returns its index. */
 int	health_add_server(struct health *h, const char *name,
 	    const struct pkt_addr *addr, const struct health_params *p);
+/*
+ * A reload: the servers become n new ones (names, addrs, params by new
+ * index); old_of_new[i] is the old index of new server i, or -1 for a new
+ * one.  A kept server at the same address keeps its state and evidence
+ * (a probe round under way starts again with the new thresholds); any
+ * other starts unknown.  -1 (nothing changed) if n is too large.
+ */
+int	health_reconf(struct health *h, int n, const int *old_of_new,
+	    const char *const *names, const struct pkt_addr *addrs,
+	    const struct health_params *params);
 /* Use prober instead of the built-in ARP/TCP one. */
 void	health_set_prober(struct health *h, const struct health_prober *pr);
 /* Send real probes on interface ifname (ARP needs it). */

@@ -81,6 +81,12 @@ tcptrack_watch(struct tcptrack *t, const struct pkt_addr *addr, uint16_t port)
 	return 0;
 }
 
+void
+tcptrack_unwatch_all(struct tcptrack *t)
+{
+	t->nwatch = 0;
+}
+
 static int
 tcptrack_is_watched(const struct tcptrack *t, const struct pkt_addr *a,
     uint16_t port)

@@ -180,6 +180,8 @@ void	tcptrack_free(struct tcptrack *t);
 /* Watch the service at addr:port (the server side of connections). */
 int	tcptrack_watch(struct tcptrack *t, const struct pkt_addr *addr,
 	    uint16_t port);
+/* Forget every watched service (a reload watches the new ones again). */
+void	tcptrack_unwatch_all(struct tcptrack *t);
 /* Feed one decoded segment captured at time now; 0 if it was tracked. */
 int	tcptrack_feed(struct tcptrack *t, const struct pkt_tcp *seg,
 	    double now);

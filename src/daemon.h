@@ -34,6 +34,8 @@ struct daemon {
 	size_t			 nservers;
 	int64_t			 started_us;
 	double			 started_mono;
+	uint64_t		 reloads;	/* applied since start */
+	uint64_t		 reloads_failed;	/* refused */
 };
 
 /* Answer one control request (the control module's handler). */

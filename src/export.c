@@ -612,6 +612,12 @@ export_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+void
+export_set_conf(const struct conf *c)
+{
+	ex.conf = c;
+}
+
 int
 export_init(struct ev_loop *loop, const struct conf *c,
     const struct keystore_keys *keys, struct keystore *ks)

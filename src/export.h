@@ -38,6 +38,8 @@ struct export_stats {
 /* Listen on c's export_listen and serve from loop; -1 (logged) on failure. */
 int	export_init(struct ev_loop *loop, const struct conf *c,
 	    const struct keystore_keys *keys, struct keystore *ks);
+/* A reload: c's servers (indices, export_from) from now on; the listener stays. */
+void	export_set_conf(const struct conf *c);
 /* Close the listener and every export connection. */
 void	export_fini(void);
 /* The counters. */

@@ -529,6 +529,45 @@ keystore_open(struct store *st, const struct conf *c,
 	return KEYSTORE_OK;
 }
 
+int
+keystore_reconf(struct keystore *ks, const struct conf *nc,
+    const int *old_of_new)
+{
+	struct keystore_entry **old = ks->buckets, *e, *next;
+	int new_of_old[CONF_MAX_SERVERS];
+	size_t i, oldn = ks->nbuckets;
+	int forgotten = 0;
+
+	if (ks->conf->nservers > CONF_MAX_SERVERS)
+		return -1;
+	for (i = 0; i < CONF_MAX_SERVERS; i++)
+		new_of_old[i] = -1;
+	for (i = 0; i < nc->nservers; i++)
+		if (old_of_new[i] >= 0 && old_of_new[i] < CONF_MAX_SERVERS)
+			new_of_old[old_of_new[i]] = (int)i;
+	if ((ks->buckets = calloc(oldn, sizeof(*ks->buckets))) == NULL) {
+		ks->buckets = old;
+		return -1;
+	}
+	ks->n = 0;
+	ks->conf = nc;
+	for (i = 0; i < oldn; i++)
+		for (e = old[i]; e != NULL; e = next) {
+			next = e->next;
+			if (e->server >= CONF_MAX_SERVERS ||
+			    new_of_old[e->server] < 0) {
+				keystore_entry_free(e);
+				forgotten++;
+				continue;
+			}
+			e->server = (size_t)new_of_old[e->server];
+			e->info.server = nc->servers[e->server].name;
+			keystore_link(ks, e);
+		}
+	free(old);
+	return forgotten;
+}
+
 void
 keystore_close(struct keystore *ks)
 {

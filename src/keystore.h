@@ -91,6 +91,14 @@ void	keystore_keys_free(struct keystore_keys *k);
 /* Rebuild the state from st: re-open the sealed records of open connections. */
 int	keystore_open(struct store *st, const struct conf *c,
 	    const struct keystore_keys *keys, struct keystore **out);
+/*
+ * A reload: server indices are nc's from now on (old_of_new[i]: the old
+ * index of nc's server i, or -1).  The connections of a server no longer
+ * configured are forgotten in memory (their keys wiped; the state file
+ * keeps them); how many, or -1 (nothing changed) on failure.
+ */
+int	keystore_reconf(struct keystore *ks, const struct conf *nc,
+	    const int *old_of_new);
 /* Wipe every key record and free the keystore. */
 void	keystore_close(struct keystore *ks);
 /* The freshness state of (server, conn_id); KEYSTORE_ERR_STORE on failure. */

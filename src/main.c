@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "notify.h"
+#include "seal.h"
 #include "store.h"
 #include "takeover.h"
 #include "version.h"
@@ -45,26 +47,244 @@ sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * Reload (SIGHUP, systemctl reload): see securejeebsd(8), SIGNALS.  The new
+ * file is read and checked whole; then either all of it is applied, or
+ * none of it.  What a running daemon cannot change without re-opening
+ * what holds it (the interface, the state file, the keys, the sockets)
+ * makes the reload refused, with the reason and "restart needed".
+ */
+
+/* The settings only a restart applies; "" if none of them changed. */
+static void
+reload_restart_only(const struct conf *o, const struct conf *n, char *why,
+    size_t len)
+{
+	size_t used = 0;
+
+#define RELOAD_DIFF(cond, name) do {					\
+	if ((cond) && used < len)					\
+		used += (size_t)snprintf(why + used, len - used, "%s%s",	\
+		    used > 0 ? ", " : "", name);				\
+} while (0)
+	why[0] = '\0';
+	RELOAD_DIFF(strcmp(o->interface, n->interface) != 0, "interface");
+	RELOAD_DIFF(strcmp(o->state_file, n->state_file) != 0, "state_file");
+	RELOAD_DIFF(strcmp(o->recovery_key, n->recovery_key) != 0,
+	    "recovery_key");
+	RELOAD_DIFF(strcmp(o->control_socket, n->control_socket) != 0,
+	    "control_socket");
+	RELOAD_DIFF(o->export_enabled != n->export_enabled ||
+	    (n->export_enabled && (o->export_port != n->export_port ||
+	    !conf_addr_equal(&o->export_addr, &n->export_addr))),
+	    "export_listen");
+	RELOAD_DIFF(o->capture_buffer != n->capture_buffer, "capture_buffer");
+#undef RELOAD_DIFF
+}
+
+/* What changed for one kept server, as words for the log. */
+static void
+reload_server_changes(const struct conf_server *o, const struct conf_server *n,
+    char *buf, size_t len)
+{
+	size_t used = 0;
+	int ports_same = o->nports == n->nports &&
+	    memcmp(o->ports, n->ports, sizeof(o->ports[0]) *
+	    (size_t)o->nports) == 0;
+
+#define RELOAD_CHANGED(cond, name) do {					\
+	if ((cond) && used < len)					\
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",	\
+		    used > 0 ? " " : "", name);				\
+} while (0)
+#define RELOAD_STR_NE(a, b) (((a) == NULL) != ((b) == NULL) ||		\
+	    ((a) != NULL && strcmp((a), (b)) != 0))
+	buf[0] = '\0';
+	RELOAD_CHANGED(!conf_addr_equal(&o->service_ip, &n->service_ip),
+	    "service_ip");
+	RELOAD_CHANGED(!ports_same, "port");
+	RELOAD_CHANGED(o->dead_after != n->dead_after, "dead_after");
+	RELOAD_CHANGED(o->probe_interval != n->probe_interval,
+	    "probe_interval");
+	RELOAD_CHANGED(o->probe_timeout != n->probe_timeout, "probe_timeout");
+	RELOAD_CHANGED(o->probe_tries != n->probe_tries, "probe_tries");
+	RELOAD_CHANGED(o->probe_methods != n->probe_methods, "probe");
+	RELOAD_CHANGED(RELOAD_STR_NE(o->fence, n->fence) ||
+	    o->fence_none != n->fence_none, "fence");
+	RELOAD_CHANGED(o->fence_timeout != n->fence_timeout, "fence_timeout");
+	RELOAD_CHANGED(o->recover != n->recover ||
+	    RELOAD_STR_NE(o->recover_command, n->recover_command), "recover");
+	RELOAD_CHANGED(RELOAD_STR_NE(o->signing_key, n->signing_key),
+	    "signing_key");
+	RELOAD_CHANGED(o->nexport_from != n->nexport_from ||
+	    memcmp(o->export_from, n->export_from, sizeof(o->export_from[0]) *
+	    (size_t)o->nexport_from) != 0, "export_from");
+	RELOAD_CHANGED(RELOAD_STR_NE(o->ssh.sshd, n->ssh.sshd) ||
+	    RELOAD_STR_NE(o->ssh.sshd_config, n->ssh.sshd_config) ||
+	    RELOAD_STR_NE(o->ssh.notice, n->ssh.notice) ||
+	    o->ssh.rerun_exec != n->ssh.rerun_exec ||
+	    o->ssh.replay_timeout != n->ssh.replay_timeout, "recovery_sshd");
+#undef RELOAD_STR_NE
+#undef RELOAD_CHANGED
+}
+
+static void
+reload_refuse(struct daemon *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+reload_refuse(struct daemon *d, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("reload refused, keeping the running configuration: %s",
+	    msg);
+	store_put_event(d->store, NULL, "reload-refused", "%s", msg);
+	d->reloads_failed++;
+	notify_ready("reload refused; running configuration kept");
+}
+
+static void
+daemon_reload(struct daemon *d)
+{
+	struct conf *nc, *oc = d->conf;
+	struct keystore_keys nk;
+	struct daemon_server *ns;
+	size_t dropped[CONF_MAX_SERVERS], i, changed = 0, added = 0,
+	    removed = 0, forgotten = 0;
+	int old_of_new[CONF_MAX_SERVERS], kept[CONF_MAX_SERVERS], j, r;
+	char err[1024], what[512];
+
+	notify_reloading();
+	log_notice("reload: reading %s", oc->path);
+	if (conf_load(oc->path, &nc, err, sizeof(err)) != 0) {
+		reload_refuse(d, "%s", err);
+		return;
+	}
+	reload_restart_only(oc, nc, what, sizeof(what));
+	if (what[0] != '\0') {
+		reload_refuse(d, "%s changed: a restart is needed to apply "
+		    "%s (systemctl restart securejeebsd)", what,
+		    strchr(what, ',') != NULL ? "them" : "it");
+		conf_free(nc);
+		return;
+	}
+	/* Servers are matched by name: a renamed one is removed and added. */
+	memset(kept, 0, sizeof(kept));
+	for (i = 0; i < nc->nservers; i++) {
+		old_of_new[i] = conf_server_index(oc, nc->servers[i].name);
+		if (old_of_new[i] >= 0)
+			kept[old_of_new[i]] = 1;
+	}
+	if (d->takeover != NULL && takeover_reconf_check(d->takeover, nc,
+	    old_of_new, err, sizeof(err)) != 0) {
+		reload_refuse(d, "%s: a restart is needed to apply it", err);
+		conf_free(nc);
+		return;
+	}
+	if (keystore_keys_load(nc, &nk, err, sizeof(err)) != 0) {
+		reload_refuse(d, "%s", err);
+		conf_free(nc);
+		return;
+	}
+	if ((ns = calloc(nc->nservers > 0 ? nc->nservers : 1,
+	    sizeof(*ns))) == NULL) {
+		keystore_keys_free(&nk);
+		reload_refuse(d, "out of memory");
+		conf_free(nc);
+		return;
+	}
+
+	/* From here on the new configuration is applied, all of it. */
+	if (d->watch != NULL && watch_reconf(d->watch, nc, old_of_new,
+	    dropped, err, sizeof(err)) != 0)
+		log_error("reload: capture: %s", err);
+	if (d->watch == NULL)
+		memset(dropped, 0, sizeof(dropped));
+	if ((r = keystore_reconf(d->keystore, nc, old_of_new)) > 0)
+		forgotten = (size_t)r;
+	/* The recovery key stays (recovery_key is restart-only). */
+	seal_key_free(nk.recovery);
+	nk.recovery = d->keys.recovery;
+	for (i = 0; i < CONF_MAX_SERVERS; i++)
+		seal_key_free(d->keys.signing[i]);
+	d->keys = nk;
+	export_set_conf(nc);
+	if (d->takeover != NULL)
+		takeover_reconf(d->takeover, nc, old_of_new);
+	for (i = 0; i < oc->nservers; i++) {
+		if (kept[i])
+			continue;
+		removed++;
+		log_notice("reload: server %s removed: %zu tracked "
+		    "connections dropped, no longer protected",
+		    oc->servers[i].name, dropped[i]);
+		store_put_event(d->store, oc->servers[i].name,
+		    "server-removed", "reload: no longer watched; %zu tracked "
+		    "connections dropped", dropped[i]);
+	}
+	for (i = 0; i < nc->nservers; i++) {
+		const struct conf_server *s = &nc->servers[i];
+
+		ns[i].conf = s;
+		if ((j = old_of_new[i]) < 0) {
+			added++;
+			snprintf(ns[i].state, sizeof(ns[i].state), "unknown");
+			snprintf(ns[i].why, sizeof(ns[i].why),
+			    "no traffic seen yet");
+			ns[i].since_us = store_now_us();
+			store_put_server_state(d->store, s->name, ns[i].state,
+			    ns[i].since_us);
+			log_notice("reload: server %s added", s->name);
+			store_put_event(d->store, s->name, "server-added",
+			    "reload: now watched");
+			continue;
+		}
+		memcpy(ns[i].state, d->servers[j].state, sizeof(ns[i].state));
+		memcpy(ns[i].why, d->servers[j].why, sizeof(ns[i].why));
+		ns[i].since_us = d->servers[j].since_us;
+		reload_server_changes(&oc->servers[j], s, what, sizeof(what));
+		if (what[0] == '\0')
+			continue;
+		changed++;
+		if (dropped[j] > 0)
+			snprintf(err, sizeof(err), "; %zu tracked connections "
+			    "no longer watched were dropped", dropped[j]);
+		else
+			err[0] = '\0';
+		log_notice("reload: server %s: %s changed%s", s->name, what,
+		    err);
+		store_put_event(d->store, s->name, "server-changed",
+		    "reload: %s%s", what, err);
+	}
+	free(d->servers);
+	d->servers = ns;
+	d->nservers = nc->nservers;
+	d->conf = nc;
+	conf_free(oc);
+	keystore_keys_check(d->conf, &d->keys);
+	takeover_conf_check(d->conf);
+	d->reloads++;
+	snprintf(what, sizeof(what), "%zu servers: %zu added, %zu removed, "
+	    "%zu changed", nc->nservers, added, removed, changed);
+	if (forgotten > 0)
+		log_info("reload: %zu export connections of removed servers "
+		    "forgotten in memory", forgotten);
+	log_notice("reload: applied %s (%s)", nc->path, what);
+	store_put_event(d->store, NULL, "reload", "%s", what);
+	notify_ready(what);
+}
+
 static void
 sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	struct daemon *d = w->data;
-	struct conf *c;
-	char err[512];
-
 	(void)loop;
 	(void)revents;
-	if (conf_load(d->conf->path, &c, err, sizeof(err)) != 0) {
-		log_error("reload refused, keeping the running "
-		    "configuration: %s", err);
-		store_put_event(d->store, NULL, "reload-refused", "%s", err);
-		return;
-	}
-	conf_free(c);
-	log_warn("reload: %s is valid, but this version applies changes "
-	    "only at restart", d->conf->path);
-	store_put_event(d->store, NULL, "reload-deferred",
-	    "configuration valid; applied at next restart");
+	daemon_reload(w->data);
 }
 
 static void

@@ -305,6 +305,10 @@ report_status(struct daemon *d, int json, struct buf *out)
 		buf_putf(out, ",");
 		json_put_kv_string(out, "config", d->conf->path);
 		buf_putf(out, ",");
+		json_put_kv_uint(out, "reloads", d->reloads);
+		buf_putf(out, ",");
+		json_put_kv_uint(out, "reloads_refused", d->reloads_failed);
+		buf_putf(out, ",");
 		json_put_kv_string(out, "interface", d->conf->interface);
 		buf_putf(out, ",");
 		json_put_kv_string(out, "state_file", d->conf->state_file);
@@ -385,7 +389,12 @@ report_status(struct daemon *d, int json, struct buf *out)
 	    PRId64 ":%02" PRId64 ":%02" PRId64 "\n", SJ_VERSION,
 	    (long)getpid(), uptime / 86400, uptime / 3600 % 24,
 	    uptime / 60 % 60, uptime % 60);
-	buf_putf(out, "config      %s\n", d->conf->path);
+	if (d->reloads + d->reloads_failed > 0)
+		buf_putf(out, "config      %s (reloaded %" PRIu64 " times, %"
+		    PRIu64 " refused)\n", d->conf->path, d->reloads,
+		    d->reloads_failed);
+	else
+		buf_putf(out, "config      %s\n", d->conf->path);
 	buf_putf(out, "interface   %s\n", d->conf->interface);
 	buf_putf(out, "state file  %s\n", d->conf->state_file);
 	buf_putf(out, "export      %s, %u peers connected, %" PRIu64

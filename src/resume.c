@@ -54,6 +54,13 @@ resume_new(struct store *st, const struct conf *c,
 }
 
 void
+resume_set_conf(struct resume *r, const struct conf *c)
+{
+	if (r != NULL)
+		r->conf = c;
+}
+
+void
 resume_free(struct resume *r)
 {
 	if (r == NULL)

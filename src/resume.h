@@ -28,6 +28,8 @@ struct resume *resume_new(struct store *st, const struct conf *c,
 	    const struct seal_key *recovery);
 /* Free (the log key is wiped). */
 void	resume_free(struct resume *r);
+/* A reload: server indices are c's from now on. */
+void	resume_set_conf(struct resume *r, const struct conf *c);
 /*
  * Put every saved connection back into the trackers (before capturing),
  * at time now; ssh_tracked(arg, server) says whether a server's

@@ -2005,3 +2005,93 @@ takeover_ssh_report_parse(const char *line, struct takeover_ssh_report *r,
 	snprintf(why, whylen, "neither ok nor fail");
 	return -1;
 }
+
+/* --- reload --- */
+
+/* Whether nc keeps every server at its index and address. */
+static int
+tk_reconf_same_servers(const struct takeover *t, const struct conf *nc,
+    const int *old_of_new)
+{
+	size_t i;
+
+	if (nc->nservers != t->conf->nservers)
+		return 0;
+	for (i = 0; i < nc->nservers; i++)
+		if (old_of_new[i] != (int)i ||
+		    !conf_addr_equal(&nc->servers[i].service_ip,
+		    &t->conf->servers[i].service_ip))
+			return 0;
+	return 1;
+}
+
+int
+takeover_reconf_check(struct takeover *t, const struct conf *nc,
+    const int *old_of_new, char *why, size_t whylen)
+{
+	size_t i;
+
+	for (i = 0; i < nc->nservers; i++) {
+		const struct conf_server *ns = &nc->servers[i], *os;
+
+		if (old_of_new[i] < 0)
+			continue;
+		os = &t->conf->servers[old_of_new[i]];
+		if ((os->recover == CONF_RECOVER_EXEC) !=
+		    (ns->recover == CONF_RECOVER_EXEC)) {
+			snprintf(why, whylen, "server %s: recover %s -> %s "
+			    "changes who tracks its connections", ns->name,
+			    conf_recover_str(os->recover),
+			    conf_recover_str(ns->recover));
+			return -1;
+		}
+	}
+	if (tk_reconf_same_servers(t, nc, old_of_new))
+		return 0;
+	for (i = 0; i < t->conf->nservers && i < CONF_MAX_SERVERS; i++) {
+		const struct tk_server *ts = &t->srv[i];
+
+		if (ts->phase != TK_NONE || ts->conns != NULL ||
+		    ts->fence != NULL || ts->pins != NULL) {
+			snprintf(why, whylen, "server %s: a takeover has "
+			    "begun (%s), and servers are added, removed or "
+			    "readdressed", ts->cs->name,
+			    tk_phase_str(ts->phase));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+takeover_reconf(struct takeover *t, const struct conf *nc,
+    const int *old_of_new)
+{
+	struct tcptrack_ops ops;
+	size_t i;
+
+	if (tk_reconf_same_servers(t, nc, old_of_new)) {
+		/* Every takeover under way goes on; the settings are new. */
+		for (i = 0; i < nc->nservers && i < CONF_MAX_SERVERS; i++)
+			t->srv[i].cs = &nc->servers[i];
+		t->conf = nc;
+		return;
+	}
+	/* No takeover has begun (takeover_reconf_check()): nothing to move. */
+	memset(t->srv, 0, sizeof(t->srv));
+	t->conf = nc;
+	memset(&ops, 0, sizeof(ops));
+	ops.conn_new = tk_exec_conn_new;
+	ops.data = tk_exec_data;
+	for (i = 0; i < nc->nservers && i < CONF_MAX_SERVERS; i++) {
+		struct tk_server *ts = &t->srv[i];
+
+		ts->t = t;
+		ts->idx = i;
+		ts->cs = &nc->servers[i];
+		pkt_addr_set(&ts->service, ts->cs->service_ip.family,
+		    &ts->cs->service_ip.u);
+		if (ts->cs->recover == CONF_RECOVER_EXEC && old_of_new[i] < 0)
+			watch_set_consumer(t->watch, i, &ops, t);
+	}
+}

@@ -39,6 +39,18 @@ struct takeover *takeover_new(struct ev_loop *loop, const struct conf *c,
 void	takeover_start(struct takeover *t);
 /* Free (the programs it started go on running). */
 void	takeover_free(struct takeover *t);
+/*
+ * A reload to nc (old_of_new[i]: the old index of nc's server i, or -1).
+ * takeover_reconf_check(): 0 if it can be applied live, else -1 with the
+ * reason (a takeover has begun and the servers change; a server changes
+ * to or from recover exec).  takeover_reconf(): apply it (after
+ * watch_reconf()); the new thresholds, fence and recovery settings hold
+ * from the next takeover on.
+ */
+int	takeover_reconf_check(struct takeover *t, const struct conf *nc,
+	    const int *old_of_new, char *why, size_t whylen);
+void	takeover_reconf(struct takeover *t, const struct conf *nc,
+	    const int *old_of_new);
 /* Log what in c means a server will never be taken over. */
 void	takeover_conf_check(const struct conf *c);
 /* Health declared server dead, for this reason: take it over if configured. */

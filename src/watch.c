@@ -404,6 +404,21 @@ watch_ssh_tracked_cb(void *arg, size_t server)
 	return server < w->conf->nservers && !w->consumer[server].set;
 }
 
+/* The health thresholds of a configured server. */
+static void
+watch_health_params(const struct conf_server *s, struct health_params *hp)
+{
+	health_params_default(hp);
+	hp->dead_after = s->dead_after;
+	hp->probe_interval = s->probe_interval;
+	hp->probe_timeout = s->probe_timeout;
+	hp->probe_tries = (int)s->probe_tries;
+	hp->probe_methods = (s->probe_methods & CONF_PROBE_ARP ?
+	    HEALTH_PROBE_ARP : 0) | (s->probe_methods & CONF_PROBE_TCP ?
+	    HEALTH_PROBE_TCP : 0);
+	hp->probe_port = s->ports[0];
+}
+
 int
 watch_init(struct ev_loop *loop, const struct conf *c, struct keystore *ks,
     watch_health_cb cb, void *arg, struct watch **out, char *err,
@@ -446,15 +461,7 @@ watch_init(struct ev_loop *loop, const struct conf *c, struct keystore *ks,
 		watch_addr(&s->service_ip, &w->addrs[i]);
 		for (j = 0; j < s->nports; j++)
 			tcptrack_watch(w->tcp, &w->addrs[i], s->ports[j]);
-		health_params_default(&hp);
-		hp.dead_after = s->dead_after;
-		hp.probe_interval = s->probe_interval;
-		hp.probe_timeout = s->probe_timeout;
-		hp.probe_tries = (int)s->probe_tries;
-		hp.probe_methods = (s->probe_methods & CONF_PROBE_ARP ?
-		    HEALTH_PROBE_ARP : 0) | (s->probe_methods &
-		    CONF_PROBE_TCP ? HEALTH_PROBE_TCP : 0);
-		hp.probe_port = s->ports[0];
+		watch_health_params(s, &hp);
 		health_add_server(w->health, s->name, &w->addrs[i], &hp);
 	}
 	if (ks != NULL) {
@@ -496,6 +503,144 @@ watch_filter(struct watch *w, char *buf, size_t len)
 	    w->conf->export_enabled ? w->conf->export_port : 0, buf,
 	    len) != 0)
 		buf[0] = '\0';		/* too long: capture all, sort here */
+}
+
+struct watch_reconf_drop {
+	struct watch		*w;
+	const struct conf	*nc;
+	const int		*old_of_new;
+	const struct pkt_addr	*naddrs;
+	struct tcptrack_conn	**list;
+	size_t			 n, alloc;
+};
+
+/* Whether c goes on being watched under the new configuration. */
+static int
+watch_reconf_keeps(const struct watch_reconf_drop *d,
+    const struct tcptrack_conn *c)
+{
+	int old = watch_server_of(d->w, &c->server);
+	size_t j;
+
+	for (j = 0; j < d->nc->nservers; j++)
+		if (d->old_of_new[j] == old && old >= 0 &&
+		    memcmp(&d->naddrs[j], &c->server, sizeof(c->server)) == 0)
+			return watch_is_service_port(&d->nc->servers[j],
+			    c->sport);
+	return 0;
+}
+
+static void
+watch_reconf_drop_cb(void *arg, struct tcptrack_conn *c)
+{
+	struct watch_reconf_drop *d = arg;
+	struct tcptrack_conn **n;
+
+	if (watch_reconf_keeps(d, c))
+		return;
+	if (d->n == d->alloc) {
+		size_t na = d->alloc ? d->alloc * 2 : 64;
+
+		if ((n = reallocarray(d->list, na, sizeof(*n))) == NULL)
+			return;
+		d->list = n;
+		d->alloc = na;
+	}
+	d->list[d->n++] = c;
+}
+
+/* End c through the tracker's usual path: an RST from its client. */
+static void
+watch_drop_conn(struct watch *w, struct tcptrack_conn *c)
+{
+	struct pkt_tcp rst;
+
+	memset(&rst, 0, sizeof(rst));
+	rst.src = c->client;
+	rst.sport = c->cport;
+	rst.dst = c->server;
+	rst.dport = c->sport;
+	rst.seq = tcptrack_seq(c, TCPTRACK_C2S,
+	    c->dir[TCPTRACK_C2S].delivered);
+	rst.flags = PKT_RST;
+	(void)tcptrack_feed(w->tcp, &rst, ev_now(w->loop));
+}
+
+int
+watch_reconf(struct watch *w, const struct conf *nc, const int *old_of_new,
+    size_t dropped[CONF_MAX_SERVERS], char *err, size_t errlen)
+{
+	struct watch_reconf_drop d;
+	struct pkt_addr naddrs[CONF_MAX_SERVERS];
+	struct watch_consumer consumer[CONF_MAX_SERVERS];
+	double last_server[CONF_MAX_SERVERS];
+	int released[CONF_MAX_SERVERS];
+	struct health_params hp[CONF_MAX_SERVERS];
+	const char *names[CONF_MAX_SERVERS];
+	char ofilter[4096], nfilter[4096];
+	size_t i;
+	int j, old;
+
+	memset(dropped, 0, CONF_MAX_SERVERS * sizeof(*dropped));
+	if (nc->nservers > CONF_MAX_SERVERS) {
+		snprintf(err, errlen, "too many servers");
+		return -1;
+	}
+	memset(naddrs, 0, sizeof(naddrs));
+	for (i = 0; i < nc->nservers; i++) {
+		watch_addr(&nc->servers[i].service_ip, &naddrs[i]);
+		names[i] = nc->servers[i].name;
+		watch_health_params(&nc->servers[i], &hp[i]);
+	}
+	/* What is no longer watched ends now, under the old indices. */
+	memset(&d, 0, sizeof(d));
+	d.w = w;
+	d.nc = nc;
+	d.old_of_new = old_of_new;
+	d.naddrs = naddrs;
+	tcptrack_foreach(w->tcp, watch_reconf_drop_cb, &d);
+	for (i = 0; i < d.n; i++) {
+		if ((old = watch_server_of(w, &d.list[i]->server)) >= 0)
+			dropped[old]++;
+		watch_drop_conn(w, d.list[i]);
+	}
+	free(d.list);
+	watch_filter(w, ofilter, sizeof(ofilter));
+	/* Everything indexed by server, in the new order. */
+	memset(consumer, 0, sizeof(consumer));
+	memset(last_server, 0, sizeof(last_server));
+	memset(released, 0, sizeof(released));
+	for (i = 0; i < nc->nservers; i++) {
+		if ((old = old_of_new[i]) < 0)
+			continue;
+		consumer[i] = w->consumer[old];
+		last_server[i] = w->last_server[old];
+		released[i] = w->released[old];
+	}
+	memcpy(w->addrs, naddrs, sizeof(naddrs));
+	memcpy(w->consumer, consumer, sizeof(consumer));
+	memcpy(w->last_server, last_server, sizeof(last_server));
+	memcpy(w->released, released, sizeof(released));
+	w->conf = nc;
+	tcptrack_unwatch_all(w->tcp);
+	for (i = 0; i < nc->nservers; i++)
+		for (j = 0; j < nc->servers[i].nports; j++)
+			tcptrack_watch(w->tcp, &w->addrs[i],
+			    nc->servers[i].ports[j]);
+	resume_set_conf(w->resume, nc);
+	if (health_reconf(w->health, (int)nc->nservers, old_of_new, names,
+	    naddrs, hp) != 0) {
+		snprintf(err, errlen, "health: out of memory");
+		return -1;
+	}
+	watch_filter(w, nfilter, sizeof(nfilter));
+	if (w->cap != NULL && !w->offline && strcmp(ofilter, nfilter) != 0) {
+		if (capture_refilter(w->cap, nfilter, err, errlen) != 0)
+			return -1;
+		log_info("capture filter now: %s", nfilter[0] != '\0' ?
+		    nfilter : "(everything)");
+	}
+	return 0;
 }
 
 int

@@ -48,6 +48,17 @@ int	watch_start_live(struct watch *w, char *err, size_t errlen);
 /* Read a pcap file through the trackers instead; the frame count or -1. */
 long	watch_read_file(struct watch *w, const char *path, char *err,
 	    size_t errlen);
+/*
+ * A reload: watch the servers of nc from now on (old_of_new[i]: the old
+ * index of nc's server i, or -1).  Tracked connections of a service that
+ * is no longer watched, or whose server is gone, are dropped, and counted
+ * in dropped[] by old index; every other connection, the capture and the
+ * health of kept servers go on.  The capture filter is replaced if it
+ * changed.  Call before anything else sees nc's indices.
+ */
+int	watch_reconf(struct watch *w, const struct conf *nc,
+	    const int *old_of_new, size_t dropped[CONF_MAX_SERVERS],
+	    char *err, size_t errlen);
 /* Stop everything and free. */
 void	watch_fini(struct watch *w);
 /* Counters for status. */
