@@ -5,6 +5,7 @@
 #   make check      everything: unit tests, then the lab scenarios; one summary line
 #   make demo       the lab demo (see README.md)
 #   make bench      every benchmark; writes BENCHMARKS.md
+#   make fuzz       every libFuzzer harness for FUZZ_TIME s (tests/fuzz/fuzz.mk)
 #
 # configure runs by itself the first time (or after configure.ac changes).
 
@@ -48,6 +49,9 @@ ALL_OBJS	= $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS) $(REPLAY_OBJS) \
 
 all: $(PROGS)
 
+# The fuzz harnesses and their replay drivers (defines FUZZ_REPLAYS).
+include tests/fuzz/fuzz.mk
+
 config.mk: configure.ac config.mk.in VERSION src/version.h.in
 	autoreconf -fi
 	./configure $(CONFIGURE_FLAGS)
@@ -85,11 +89,11 @@ tests/unit/test_replay: tests/unit/fake-sshd
 openssh:
 	scripts/build-openssh.sh
 
-unit: $(PROGS) $(UNIT_TESTS)
+unit: $(PROGS) $(UNIT_TESTS) $(FUZZ_REPLAYS)
 	tests/run --unit-only
 
 # Everything: unit tests first, then the lab scenarios in parallel labs.
-check: $(PROGS) $(UNIT_TESTS) openssh
+check: $(PROGS) $(UNIT_TESTS) $(FUZZ_REPLAYS) openssh
 	tests/run
 
 demo: $(PROGS) openssh
@@ -135,6 +139,9 @@ uninstall:
 
 clean:
 	rm -f $(ALL_OBJS) $(ALL_OBJS:.o=.d) $(PROGS) $(UNIT_TESTS) src/libsj.a
+	rm -f $(FUZZ_TOOL_OBJS) $(FUZZ_TOOL_OBJS:.o=.d) $(FUZZ_REPLAYS) \
+		tests/fuzz/seedgen
+	rm -rf $(FUZZ_DIR)
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache \

@@ -6,6 +6,7 @@
  * input, every query the daemon makes at takeover runs on what is left.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,6 +209,14 @@ fx_query(struct sshfx *f)
 		return;
 	FUZZ_CHECK(sshtrack_status(f->st, f->c, &info) == 0);
 	FUZZ_CHECK(memchr(info.reason, '\0', sizeof(info.reason)) != NULL);
+	if (getenv("FUZZ_VERBOSE") != NULL)
+		fprintf(stderr, "  protectable %d (%s), log %zu, channels %zu, "
+		    "phases %s/%s, packets %llu/%llu\n", info.protectable,
+		    info.reason, info.log_entries, info.channels,
+		    sshtrack_phase_str(info.dir[0].phase),
+		    sshtrack_phase_str(info.dir[1].phase),
+		    (unsigned long long)info.dir[0].total_packets,
+		    (unsigned long long)info.dir[1].total_packets);
 	for (d = 0; d < 2; d++) {
 		(void)sshtrack_phase_str(info.dir[d].phase);
 		if (sshtrack_position(f->st, f->c, d, 0, &pos) == 0)

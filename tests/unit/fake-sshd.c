@@ -102,6 +102,27 @@ write_full(int fd, const void *p, size_t len)
 	}
 }
 
+/*
+ * FAKE_SSHD_RECORD names a file where every payload sent is appended as a
+ * u16 length and the payload: tests/fuzz/seedgen makes fuzz_cpr's seeds
+ * of the answers so.
+ */
+static void
+record(const struct buf *payload)
+{
+	const char *path = getenv("FAKE_SSHD_RECORD");
+	uint8_t len[2];
+	FILE *f;
+
+	if (path == NULL || (f = fopen(path, "ab")) == NULL)
+		return;
+	len[0] = (uint8_t)(buf_len(payload) >> 8);
+	len[1] = (uint8_t)buf_len(payload);
+	fwrite(len, 1, 2, f);
+	fwrite(buf_ptr(payload), 1, buf_len(payload), f);
+	fclose(f);
+}
+
 static void
 send_payload(struct buf *payload)
 {
@@ -112,6 +133,7 @@ send_payload(struct buf *payload)
 		die("packet");
 	write_full(CONTROL_FD, buf_ptr(&pkt), buf_len(&pkt));
 	buf_free(&pkt);
+	record(payload);
 	buf_free(payload);
 }
 
