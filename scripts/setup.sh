@@ -22,6 +22,10 @@ libkrb5-dev libedit-dev libaudit-dev libfido2-dev libsystemd-dev libwrap0-dev"
 PKGS="$PKGS iproute2 iputils-ping tcpdump procps psmisc util-linux
 openssh-client tmux python3 socat netcat-openbsd gnuplot-nox
 python3-paramiko python3-cryptography dropbear-bin putty-tools nftables openssl"
+# The metrics test (an independent parser of the Prometheus text format, and
+# curl as a scraper would fetch), and the Debian packages (make deb:
+# dpkg-buildpackage from dpkg-dev, above, with debhelper and fakeroot).
+PKGS="$PKGS python3-prometheus-client curl debhelper fakeroot"
 # Fuzzing and sanitizers.
 PKGS="$PKGS clang libclang-rt-14-dev"
 

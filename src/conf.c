@@ -208,9 +208,10 @@ conf_parse_port(const char *s, uint16_t *port)
 	return 0;
 }
 
-/* ADDR:PORT, [V6ADDR]:PORT, or ADDR alone (default port). */
+/* ADDR:PORT, [V6ADDR]:PORT, or ADDR alone (default port), for directive what. */
 static int
-conf_parse_listen(struct conf_parser *p, const char *val)
+conf_parse_addr_port(struct conf_parser *p, const char *what, const char *val,
+    struct conf_addr *addr, uint16_t *portp, uint16_t defport)
 {
 	char host[INET6_ADDRSTRLEN + 2];
 	const char *port = NULL, *colon;
@@ -220,36 +221,46 @@ conf_parse_listen(struct conf_parser *p, const char *val)
 		const char *end = strchr(val, ']');
 
 		if (end == NULL)
-			return conf_fail(p, "export_listen: missing ']'");
+			return conf_fail(p, "%s: missing ']'", what);
 		hl = (size_t)(end - val - 1);
 		if (hl >= sizeof(host))
-			return conf_fail(p, "export_listen: bad address");
+			return conf_fail(p, "%s: bad address", what);
 		memcpy(host, val + 1, hl);
 		host[hl] = '\0';
 		if (end[1] == ':')
 			port = end + 2;
 		else if (end[1] != '\0')
-			return conf_fail(p, "export_listen: bad address");
+			return conf_fail(p, "%s: bad address", what);
 	} else {
 		colon = strchr(val, ':');
 		if (colon != NULL && strchr(colon + 1, ':') != NULL)
-			return conf_fail(p, "export_listen: write IPv6 "
-			    "addresses as [ADDR]:PORT");
+			return conf_fail(p, "%s: write IPv6 "
+			    "addresses as [ADDR]:PORT", what);
 		hl = colon ? (size_t)(colon - val) : strlen(val);
 		if (hl >= sizeof(host))
-			return conf_fail(p, "export_listen: bad address");
+			return conf_fail(p, "%s: bad address", what);
 		memcpy(host, val, hl);
 		host[hl] = '\0';
 		if (colon != NULL)
 			port = colon + 1;
 	}
-	if (conf_addr_parse(host, &p->conf->export_addr) != 0)
-		return conf_fail(p, "export_listen: \"%s\" is not an IP address",
+	if (conf_addr_parse(host, addr) != 0)
+		return conf_fail(p, "%s: \"%s\" is not an IP address", what,
 		    host);
-	p->conf->export_port = CONF_DEFAULT_EXPORT_PORT;
-	if (port != NULL && conf_parse_port(port, &p->conf->export_port) != 0)
-		return conf_fail(p, "export_listen: \"%s\" is not a port "
-		    "number (1-65535)", port);
+	*portp = defport;
+	if (port != NULL && conf_parse_port(port, portp) != 0)
+		return conf_fail(p, "%s: \"%s\" is not a port "
+		    "number (1-65535)", what, port);
+	return 0;
+}
+
+static int
+conf_parse_listen(struct conf_parser *p, const char *val)
+{
+	if (conf_parse_addr_port(p, "export_listen", val,
+	    &p->conf->export_addr, &p->conf->export_port,
+	    CONF_DEFAULT_EXPORT_PORT) != 0)
+		return -1;
 	p->conf->export_enabled = 1;
 	return 0;
 }
@@ -304,6 +315,7 @@ conf_server_open(struct conf_parser *p, int ac, char **av)
 	s->probe_tries = CONF_DEFAULT_PROBE_TRIES;
 	s->probe_methods = CONF_PROBE_ARP;
 	s->fence_timeout = CONF_DEFAULT_FENCE_TIMEOUT;
+	s->drain_timeout = CONF_DEFAULT_DRAIN_TIMEOUT;
 	s->recover = CONF_RECOVER_NONE;
 	s->ssh.rerun_exec = -1;
 	p->server = s;
@@ -486,6 +498,24 @@ conf_server_directive(struct conf_parser *p, int ac, char **av)
 			return conf_fail(p, "out of memory");
 		return 0;
 	}
+	if (strcmp(av[0], "drain_command") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return conf_fail(p, "drain_command: give one argument, "
+			    "the command (quote it if it has arguments)");
+		if (av[1][0] != '/')
+			return conf_fail(p, "drain_command: the command must "
+			    "start with an absolute path");
+		free(s->drain_command);
+		if ((s->drain_command = strdup(av[1])) == NULL)
+			return conf_fail(p, "out of memory");
+		return 0;
+	}
+	if (strcmp(av[0], "drain_timeout") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		return conf_parse_uint(p, av[0], av[1], 1, 3600, "seconds",
+		    &s->drain_timeout);
+	}
 	if (strcmp(av[0], "fence_timeout") == 0) {
 		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
 			return -1;
@@ -614,6 +644,28 @@ conf_global_directive(struct conf_parser *p, int ac, char **av)
 			return 0;
 		}
 		return conf_parse_listen(p, av[1]);
+	}
+	if (strcmp(av[0], "metrics_listen") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		c->metrics_enabled = 0;
+		if (strcmp(av[1], "none") == 0)
+			return 0;
+		if (conf_parse_addr_port(p, av[0], av[1], &c->metrics_addr,
+		    &c->metrics_port, CONF_DEFAULT_METRICS_PORT) != 0)
+			return -1;
+		c->metrics_enabled = 1;
+		return 0;
+	}
+	if (strcmp(av[0], "metrics_textfile") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return -1;
+		if (strcmp(av[1], "none") == 0) {
+			free(c->metrics_textfile);
+			c->metrics_textfile = NULL;
+			return 0;
+		}
+		return conf_set_path(p, &c->metrics_textfile, av[0], av[1]);
 	}
 	if (strcmp(av[0], "export_max_age") == 0) {
 		char *end;
@@ -853,6 +905,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nservers; i++) {
 		free(c->servers[i].signing_key);
 		free(c->servers[i].fence);
+		free(c->servers[i].drain_command);
 		free(c->servers[i].recover_command);
 		conf_ssh_free(&c->servers[i].ssh);
 	}
@@ -864,5 +917,6 @@ conf_free(struct conf *c)
 	free(c->state_file);
 	free(c->recovery_key);
 	free(c->control_socket);
+	free(c->metrics_textfile);
 	free(c);
 }

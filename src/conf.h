@@ -28,6 +28,8 @@
 #define CONF_DEFAULT_REPLAY_PROGRAM	"/usr/lib/securejeebs/jeebs-replay"
 #define CONF_DEFAULT_REPLAY_TIMEOUT	10	/* s */
 #define CONF_MAX_REPLAY_TIMEOUT		300	/* s */
+/* Prometheus metrics (docs/jeebs.conf.5): off unless configured. */
+#define CONF_DEFAULT_METRICS_PORT	9722
 #define CONF_NOTICE_MAX			200	/* bytes of recovery_notice */
 
 /* An IPv4 or IPv6 address. */
@@ -66,6 +68,9 @@ struct conf_server {
 	char		*fence;		/* fence command, or NULL */
 	int		 fence_none;	/* `fence none`: take over unfenced */
 	uint32_t	 fence_timeout;	/* seconds the fence command may take */
+	/* Maintenance drain (docs/drain.md): command run on `drain`. */
+	char		*drain_command;	/* absolute path + arguments, or NULL */
+	uint32_t	 drain_timeout;	/* s for the command, then the records */
 	/* What takes over each connection (`recover`): CONF_RECOVER_*. */
 	int		 recover;
 	char		*recover_command;	/* `recover exec COMMAND` */
@@ -91,6 +96,7 @@ struct conf_server {
 #define CONF_DEFAULT_PROBE_TRIES	3
 #define CONF_DEFAULT_CAPTURE_BUFFER	64	/* MiB */
 #define CONF_DEFAULT_FENCE_TIMEOUT	30	/* s */
+#define CONF_DEFAULT_DRAIN_TIMEOUT	30	/* s */
 #define CONF_DEFAULT_RECOVER_CONCURRENCY 16	/* hand-offs at once */
 
 struct conf {
@@ -107,6 +113,10 @@ struct conf {
 	uint32_t		 capture_buffer;	/* MiB */
 	uint32_t		 recover_concurrency;	/* hand-offs at once */
 	char			*replay_program;	/* jeebs-replay */
+	int			 metrics_enabled;	/* metrics_listen set */
+	struct conf_addr	 metrics_addr;
+	uint16_t		 metrics_port;
+	char			*metrics_textfile;	/* or NULL */
 	struct conf_ssh		 ssh;	/* the servers' defaults, as written */
 	struct conf_server	*servers;
 	size_t			 nservers;

@@ -38,6 +38,15 @@ struct daemon {
 	uint64_t		 reloads_failed;	/* refused */
 };
 
+/*
+ * Call fn for every open connection `securejeebsctl connections` lists
+ * (tracked, or with keys held), with its server's name, whether a takeover
+ * now would recover it and, if not, why (report.c).
+ */
+typedef void (*daemon_protection_fn)(void *arg, const char *server, int ok,
+    const char *why);
+int	daemon_protection(struct daemon *d, daemon_protection_fn fn, void *arg);
+
 /* Answer one control request (the control module's handler). */
 int	daemon_control(void *arg, int ac, char **av, struct buf *out);
 

@@ -21,6 +21,7 @@
 #include "export.h"
 #include "keystore.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "seal.h"
 #include "store.h"
@@ -266,6 +267,8 @@ daemon_reload(struct daemon *d)
 	d->nservers = nc->nservers;
 	d->conf = nc;
 	conf_free(oc);
+	if (metrics_reconf(d) != 0)
+		log_error("reload: metrics: see above; the rest is applied");
 	keystore_keys_check(d->conf, &d->keys);
 	takeover_conf_check(d->conf);
 	d->reloads++;
@@ -503,6 +506,8 @@ main(int argc, char **argv)
 	if (control_init(loop, d.conf->control_socket, daemon_control,
 	    &d) != 0)
 		return 1;
+	/* Metrics that cannot be served are logged; protection goes on. */
+	(void)metrics_init(loop, &d);
 
 	log_notice("securejeebsd %s started: %zu servers, interface %s, "
 	    "state %s (schema %d), control %s", SJ_VERSION, d.nservers,
@@ -517,6 +522,7 @@ main(int argc, char **argv)
 	ev_run(loop, 0);
 
 	notify_stopping();
+	metrics_fini();
 	control_fini();
 	takeover_free(d.takeover);
 	watch_fini(d.watch);

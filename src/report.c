@@ -611,6 +611,9 @@ report_export_fields(struct buf *out, const struct keystore_conn *kc)
  */
 struct report_merge {
 	struct daemon		*d;
+	/* daemon_protection(): only this is told, nothing is written. */
+	daemon_protection_fn	 count;
+	void			*count_arg;
 	struct buf		*out;
 	struct table		*t;
 	int			 n;
@@ -841,6 +844,10 @@ report_merged(struct report_merge *m, const char *server,
 		ok = 0;
 		why = sshwhy;
 	}
+	if (m->count != NULL) {
+		m->count(m->count_arg, server, ok, ok ? "" : why);
+		return;
+	}
 	if (m->t == NULL) {
 		buf_putf(m->out, "%s{", m->n++ ? "," : "");
 		if (kc != NULL)
@@ -1023,6 +1030,30 @@ report_taken_cb(void *arg, const struct store_takeover_conn *c)
 	else
 		buf_putf(out, "null");
 	return buf_putf(out, "}}");
+}
+
+int
+daemon_protection(struct daemon *d, daemon_protection_fn fn, void *arg)
+{
+	struct report_merge m;
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	m.d = d;
+	m.count = fn;
+	m.count_arg = arg;
+	if (keystore_walk(d->keystore, report_collect_cb, &m) != 0 ||
+	    (m.used = calloc(m.nkcs + 1, sizeof(*m.used))) == NULL) {
+		free(m.kcs);
+		return -1;
+	}
+	watch_foreach_conn(d->watch, report_wire_cb, &m);
+	for (i = 0; i < m.nkcs; i++)
+		if (!m.used[i] && !m.kcs[i].closed)
+			report_merged(&m, m.kcs[i].server, &m.kcs[i], NULL);
+	free(m.kcs);
+	free(m.used);
+	return 0;
 }
 
 static int
