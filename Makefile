@@ -24,7 +24,7 @@ CORE_OBJS	= src/buf.o src/log.o src/json.o src/table.o src/conf.o \
 		  src/store.o src/control.o src/report.o src/seal.o \
 		  src/keystore.o src/export.o src/resume.o src/watch.o \
 		  src/notify.o src/rpkg.o src/metrics.o \
-		  src/takeover.o \
+		  src/takeover.o src/drainrec.o \
 		  $(MONITOR_OBJS) $(RECOVERY_OBJS)
 # recovery/: what the daemon does when a server dies.
 RECOVERY_OBJS	= recovery/repair.o recovery/rebuild.o recovery/fence.o \

@@ -26,6 +26,10 @@ usage(void)
 	    "  status [--json]                  daemon and server state\n"
 	    "  connections [--json]             exported connections, no keys\n"
 	    "  events [--json] [--limit=N]      recent events (default 50)\n"
+	    "  drain SERVER                     move SERVER's sessions here "
+	    "with their exact state\n"
+	    "  failback SERVER                  drain in the other direction "
+	    "(run on the other host)\n"
 	    "  takeover SERVER [--yes]          fence SERVER and take it over "
 	    "now\n"
 	    "  keygen recovery DIR              DIR/recovery.key and .pub\n"
@@ -33,6 +37,9 @@ usage(void)
 	    "  version                          this tool's version\n");
 	exit(2);
 }
+
+/* Where answers go when not to stdout (drain progress). */
+static FILE *ctl_out;
 
 /* Send the request and copy the answer to stdout; the exit status. */
 static int
@@ -98,7 +105,8 @@ ctl_request(const char *path, const char *req)
 			memmove(buf, nl + 1, have);
 		}
 		if (have > 0) {
-			fwrite(buf, 1, have, failed ? stderr : stdout);
+			fwrite(buf, 1, have, failed ? stderr :
+			    ctl_out != NULL ? ctl_out : stdout);
 			have = 0;
 		}
 		if (n == 0)
@@ -277,6 +285,87 @@ ctl_takeover(const char *path, int ac, char **av)
 	return ctl_request(path, req);
 }
 
+/* One drain-status answer into buf; 0, or the request's exit status. */
+static int
+ctl_drain_status(const char *path, const char *server, char **buf)
+{
+	char req[256];
+	size_t len;
+	int r;
+
+	snprintf(req, sizeof(req), "drain-status %s\n", server);
+	if ((ctl_out = open_memstream(buf, &len)) == NULL)
+		return 1;
+	r = ctl_request(path, req);
+	fclose(ctl_out);
+	ctl_out = NULL;
+	return r;
+}
+
+static long
+ctl_field(const char *s, const char *key)
+{
+	const char *p = strstr(s, key);
+
+	return p == NULL ? -1 : strtol(p + strlen(key), NULL, 10);
+}
+
+/*
+ * drain SERVER / failback SERVER: start the drain, show its progress until
+ * it is over, then every connection's fate and a summary.  Exit status: 0
+ * every session moved; 1 some failed; 2 nothing moved (drain refused or
+ * its command failed); 3 the daemon could not be asked.
+ */
+static int
+ctl_drain(const char *path, int ac, char **av)
+{
+	char req[256], *st = NULL, last[512] = "";
+	long total, moved, failed;
+	const char *server;
+	char *nl, *why;
+	int r, i;
+
+	if (ac != 2 || !conf_name_valid(av[1])) {
+		fprintf(stderr, "usage: securejeebsctl %s SERVER\n", av[0]);
+		return 3;
+	}
+	server = av[1];
+	snprintf(req, sizeof(req), "drain %s\n", server);
+	if ((r = ctl_request(path, req)) != 0)
+		return 2;
+	for (i = 0;; i++) {
+		free(st);
+		st = NULL;
+		if (ctl_drain_status(path, server, &st) != 0) {
+			free(st);
+			return 3;
+		}
+		if ((nl = strchr(st, '\n')) != NULL)
+			*nl = '\0';
+		if (strcmp(st, last) != 0) {
+			printf("%s\n", st);
+			fflush(stdout);
+			snprintf(last, sizeof(last), "%s", st);
+		}
+		if (ctl_field(st, "over=") == 1)
+			break;
+		usleep(100000);
+	}
+	total = ctl_field(st, "total=");
+	moved = ctl_field(st, "moved=");
+	failed = ctl_field(st, "failed=");
+	if (nl != NULL)
+		fputs(nl + 1, stdout);
+	why = strstr(st, "why=");
+	printf("drain of %s: %ld sessions, %ld moved, %ld failed%s%s\n",
+	    server, total, moved, failed, why != NULL ? "; " : "",
+	    why != NULL ? why + 4 : "");
+	r = strstr(st, "phase=taken-over") == NULL ? 2 :
+	    failed > 0 ? 1 : 0;
+	free(st);
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -309,6 +398,9 @@ main(int argc, char **argv)
 		return ctl_keygen(argc - optind, argv + optind);
 	if (strcmp(argv[optind], "takeover") == 0)
 		return ctl_takeover(path, argc - optind, argv + optind);
+	if (strcmp(argv[optind], "drain") == 0 ||
+	    strcmp(argv[optind], "failback") == 0)
+		return ctl_drain(path, argc - optind, argv + optind);
 	for (i = optind; i < argc; i++) {
 		if (strpbrk(argv[i], " \n") != NULL) {
 			fprintf(stderr, "securejeebsctl: arguments cannot "

@@ -406,7 +406,7 @@ export_record(struct export_conn *ec)
 		return export_refuse(ec, idx, &hdr, r, closed &&
 		    r == SEAL_ERR_REORDER ? "the connection has ended" : NULL);
 	}
-	if (log_debug_enabled() && !kr->closed &&
+	if (log_debug_enabled() && !kr->closed && !kr->drain &&
 	    export_keys_line(kr, line, sizeof(line)) == 0)
 		keys_line = line;
 	/* 6. Keep it; kr belongs to the keystore from here on. */

@@ -32,6 +32,8 @@ struct keystore {
 	size_t			 n;
 	uint64_t		 seed;
 	keystore_listener_fn	 listener;
+	keystore_listener_fn	 drain_listener;
+	void			*drain_listener_arg;
 	void			*listener_arg;
 };
 
@@ -314,6 +316,8 @@ keystore_apply(struct keystore_conn *kc, const struct seal_header *hdr,
 	kc->family = kr->family;
 	kc->client = kr->client;
 	kc->service = kr->server;
+	if (kr->drain)
+		return;		/* a drain part: the keys stay as they are */
 	if (kr->closed) {
 		kc->closed = 1;
 		kc->closed_us = now_us;
@@ -400,6 +404,12 @@ keystore_reload_record(void *arg, uint64_t counter, int64_t recv_us,
 	buf_free(&pt);
 	if (r == SEAL_OK && kr->closed)
 		r = SEAL_ERR_PAYLOAD;	/* an end notice is never kept */
+	if (r == SEAL_OK && kr->drain) {
+		/* A drain part changes no keys; a restart forgets the drain. */
+		seal_keyrec_free(kr);
+		rl->next = counter + 1;
+		return 0;
+	}
 	if (r != SEAL_OK) {
 		snprintf(rl->why, sizeof(rl->why), "record %llu: %s",
 		    (unsigned long long)counter, seal_strerror(r));
@@ -663,9 +673,11 @@ keystore_put(struct keystore *ks, size_t server,
 	}
 	/* The state file has it: now memory follows. */
 	e->info = next;
-	seal_keyrec_free(e->kr);
-	e->kr = NULL;
-	if (!kr->closed) {
+	if (!kr->drain) {
+		seal_keyrec_free(e->kr);
+		e->kr = NULL;
+	}
+	if (!kr->closed && !kr->drain) {
 		e->kr = kr;
 		kr = NULL;
 	}
@@ -675,7 +687,11 @@ keystore_put(struct keystore *ks, size_t server,
 		fresh = NULL;
 	}
 	r = KEYSTORE_OK;
-	if (ks->listener != NULL)
+	if (kr != NULL && kr->drain) {
+		if (ks->drain_listener != NULL)
+			ks->drain_listener(ks->drain_listener_arg, server,
+			    &e->info, kr);
+	} else if (ks->listener != NULL)
 		ks->listener(ks->listener_arg, server, &e->info, e->kr);
  out:
 	if (fresh != NULL)
@@ -689,6 +705,14 @@ keystore_set_listener(struct keystore *ks, keystore_listener_fn fn, void *arg)
 {
 	ks->listener = fn;
 	ks->listener_arg = arg;
+}
+
+void
+keystore_set_drain_listener(struct keystore *ks, keystore_listener_fn fn,
+    void *arg)
+{
+	ks->drain_listener = fn;
+	ks->drain_listener_arg = arg;
 }
 
 const struct seal_keyrec *

@@ -115,6 +115,12 @@ int	keystore_put(struct keystore *ks, size_t server,
 /* Tell fn about every accepted record (one listener). */
 void	keystore_set_listener(struct keystore *ks, keystore_listener_fn fn,
 	    void *arg);
+/*
+ * Tell fn about every accepted drain part (docs/drain.md) instead of the
+ * listener; kr is the part (its data valid during the call only).
+ */
+void	keystore_set_drain_listener(struct keystore *ks,
+	    keystore_listener_fn fn, void *arg);
 /* The newest key record of the open connection with these endpoints, or NULL. */
 const struct seal_keyrec *keystore_find_tuple(struct keystore *ks,
 	    size_t server, uint8_t family, const struct seal_endpoint *client,

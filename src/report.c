@@ -1143,6 +1143,31 @@ report_takeover_cmd(struct daemon *d, int ac, char **av, struct buf *out)
 	return takeover_force(d->takeover, (size_t)i, out);
 }
 
+/* drain SERVER / drain-status SERVER (docs/drain.md) */
+static int
+report_drain_cmd(struct daemon *d, int ac, char **av, struct buf *out)
+{
+	int i;
+
+	if (ac != 2) {
+		buf_putf(out, "usage: %s SERVER", av[0]);
+		return -1;
+	}
+	if ((i = conf_server_index(d->conf, av[1])) < 0) {
+		buf_putf(out, "no server \"%.64s\" in %s", av[1],
+		    d->conf->path);
+		return -1;
+	}
+	if (strcmp(av[0], "drain-status") == 0)
+		return takeover_drain_status(d->takeover, (size_t)i, out);
+	if (d->pcap_file != NULL) {
+		buf_putf(out, "reading %s, not capturing: nothing to drain",
+		    d->pcap_file);
+		return -1;
+	}
+	return takeover_drain(d->takeover, (size_t)i, out);
+}
+
 int
 daemon_control(void *arg, int ac, char **av, struct buf *out)
 {
@@ -1151,6 +1176,8 @@ daemon_control(void *arg, int ac, char **av, struct buf *out)
 
 	if (strcmp(av[0], "takeover") == 0)
 		return report_takeover_cmd(d, ac, av, out);
+	if (strcmp(av[0], "drain") == 0 || strcmp(av[0], "drain-status") == 0)
+		return report_drain_cmd(d, ac, av, out);
 
 	for (i = 1; i < ac; i++) {
 		if (strcmp(av[i], "--json") == 0)

@@ -42,6 +42,7 @@
 
 #define KEYREC_FLAG_LOGIN	0x01
 #define KEYREC_FLAG_CLOSED	0x02
+#define KEYREC_FLAG_DRAIN	0x04
 
 /* Character classes for names carried in records. */
 #define CHARS_SENDER		0	/* [A-Za-z0-9._-] */
@@ -944,6 +945,10 @@ seal_keyrec_free(struct seal_keyrec *kr)
 {
 	if (kr == NULL)
 		return;
+	if (kr->drain_data != NULL) {
+		explicit_bzero(kr->drain_data, kr->drain_len);
+		free(kr->drain_data);
+	}
 	explicit_bzero(kr, sizeof(*kr));
 	free(kr);
 }
@@ -1004,15 +1009,23 @@ seal_keyrec_encode(const struct seal_keyrec *kr, struct buf *out)
 		return SEAL_ERR_INVALID;
 	if ((kr->has_login != 0 && kr->has_login != 1) ||
 	    (kr->closed != 0 && kr->closed != 1) ||
-	    (kr->closed && kr->has_login))
+	    (kr->drain != 0 && kr->drain != 1) ||
+	    (kr->closed && kr->has_login) ||
+	    (kr->drain && (kr->closed || kr->has_login)))
 		return SEAL_ERR_INVALID;
-	if (!kr->closed && (kr->session_id_len < 1 ||
+	if (kr->drain && (kr->drain_nparts < 1 ||
+	    kr->drain_nparts > SEAL_DRAIN_PARTS_MAX ||
+	    kr->drain_part >= kr->drain_nparts || kr->drain_len < 1 ||
+	    kr->drain_len > SEAL_DRAIN_CHUNK_MAX || kr->drain_data == NULL))
+		return SEAL_ERR_INVALID;
+	if (!kr->closed && !kr->drain && (kr->session_id_len < 1 ||
 	    kr->session_id_len > SEAL_SESSION_ID_MAX))
 		return SEAL_ERR_INVALID;
 	buf_set_secret(out);
 	if (buf_put_u8(out, SEAL_KEYREC_VERSION) != 0 ||
 	    buf_put_u8(out, (kr->has_login ? KEYREC_FLAG_LOGIN : 0) |
-	    (kr->closed ? KEYREC_FLAG_CLOSED : 0)) != 0 ||
+	    (kr->closed ? KEYREC_FLAG_CLOSED : 0) |
+	    (kr->drain ? KEYREC_FLAG_DRAIN : 0)) != 0 ||
 	    buf_put_u64(out, kr->conn_id) != 0 ||
 	    buf_put_u64(out, kr->counter) != 0 ||
 	    buf_put_u32(out, kr->kex_number) != 0 ||
@@ -1024,6 +1037,14 @@ seal_keyrec_encode(const struct seal_keyrec *kr, struct buf *out)
 		return SEAL_ERR_OVERSIZE;
 	if (kr->closed)
 		return SEAL_OK;		/* the end notice carries no keys */
+	if (kr->drain) {
+		/* A drain part: a piece of the final state, no keys */
+		if (buf_put_u32(out, kr->drain_part) != 0 ||
+		    buf_put_u32(out, kr->drain_nparts) != 0 ||
+		    buf_put_string(out, kr->drain_data, kr->drain_len) != 0)
+			return SEAL_ERR_OVERSIZE;
+		return SEAL_OK;
+	}
 	if ((r = put_bytes(out, kr->session_id, kr->session_id_len, 1,
 	    SEAL_SESSION_ID_MAX)) != 0 ||
 	    (r = put_text(out, kr->kex_alg, 1, SEAL_NAME_MAX,
@@ -1115,8 +1136,11 @@ seal_keyrec_decode(const uint8_t *p, size_t len,
 	if ((kr = seal_keyrec_new()) == NULL)
 		return SEAL_ERR_NOMEM;
 	if (buf_get_u8(&b, &flags) != 0 ||
-	    (flags & ~(KEYREC_FLAG_LOGIN | KEYREC_FLAG_CLOSED)) != 0 ||
+	    (flags & ~(KEYREC_FLAG_LOGIN | KEYREC_FLAG_CLOSED |
+	    KEYREC_FLAG_DRAIN)) != 0 ||
 	    (flags & KEYREC_FLAG_LOGIN && flags & KEYREC_FLAG_CLOSED) ||
+	    (flags & KEYREC_FLAG_DRAIN &&
+	    flags & (KEYREC_FLAG_LOGIN | KEYREC_FLAG_CLOSED)) ||
 	    buf_get_u64(&b, &kr->conn_id) != 0 ||
 	    buf_get_u64(&b, &kr->counter) != 0 ||
 	    buf_get_u32(&b, &kr->kex_number) != 0 ||
@@ -1134,7 +1158,27 @@ seal_keyrec_decode(const uint8_t *p, size_t len,
 	    buf_get_u16(&b, &kr->server.port) != 0)
 		goto out;
 	kr->closed = (flags & KEYREC_FLAG_CLOSED) != 0;
-	if (!kr->closed && (get_bytes(&b, kr->session_id, &kr->session_id_len, 1,
+	kr->drain = (flags & KEYREC_FLAG_DRAIN) != 0;
+	if (kr->drain) {
+		const uint8_t *dp;
+		size_t dl;
+
+		if (buf_get_u32(&b, &kr->drain_part) != 0 ||
+		    buf_get_u32(&b, &kr->drain_nparts) != 0 ||
+		    buf_get_string_direct(&b, &dp, &dl) != 0 ||
+		    kr->drain_nparts < 1 ||
+		    kr->drain_nparts > SEAL_DRAIN_PARTS_MAX ||
+		    kr->drain_part >= kr->drain_nparts || dl < 1 ||
+		    dl > SEAL_DRAIN_CHUNK_MAX)
+			goto out;
+		if ((kr->drain_data = malloc(dl)) == NULL) {
+			r = SEAL_ERR_NOMEM;
+			goto out;
+		}
+		memcpy(kr->drain_data, dp, dl);
+		kr->drain_len = dl;
+	}
+	if (!kr->closed && !kr->drain && (get_bytes(&b, kr->session_id, &kr->session_id_len, 1,
 	    SEAL_SESSION_ID_MAX) != 0 ||
 	    get_text(&b, kr->kex_alg, 1, SEAL_NAME_MAX, CHARS_TOKEN) != 0 ||
 	    get_text(&b, kr->hostkey_alg, 1, SEAL_NAME_MAX, CHARS_TOKEN) != 0 ||

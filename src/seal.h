@@ -86,6 +86,10 @@ struct seal_dir {
 	int		strict_kex;
 };
 
+/* Drain parts (docs/drain.md): bytes per part, parts per drain. */
+#define SEAL_DRAIN_CHUNK_MAX	15000
+#define SEAL_DRAIN_PARTS_MAX	4096
+
 /* Payload v1: one connection's state after one key exchange. */
 struct seal_keyrec {
 	uint64_t	conn_id;	/* equal to the header's */
@@ -106,6 +110,15 @@ struct seal_keyrec {
 	char		user[SEAL_USER_MAX + 1];
 	char		auth_method[SEAL_NAME_MAX + 1];
 	char		auth_options[SEAL_OPTIONS_MAX + 1];
+	/*
+	 * Drain part (flags bit 2, docs/drain.md): one piece of the
+	 * connection's final state; nothing after the endpoints but these.
+	 */
+	int		drain;
+	uint32_t	drain_part;	/* 0 .. drain_nparts - 1 */
+	uint32_t	drain_nparts;	/* 1 .. SEAL_DRAIN_PARTS_MAX */
+	uint8_t		*drain_data;	/* malloc'd, wiped by seal_keyrec_free */
+	size_t		drain_len;	/* 1 .. SEAL_DRAIN_CHUNK_MAX */
 };
 
 /* Generate a new private key of type SEAL_KEY_X25519 or SEAL_KEY_ED25519. */

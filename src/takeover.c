@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "drainrec.h"
 #include "fence.h"
 #include "handoff.h"
 #include "log.h"
@@ -54,6 +55,7 @@ enum tk_phase {
 	TK_HANDING_OFF,
 	TK_DONE,
 	TK_FAILED,
+	TK_DRAINING,		/* drain command, then the drain records */
 };
 
 enum tk_fate {
@@ -101,6 +103,22 @@ struct tk_conn {
 	size_t			 report_len;
 	int			 reported;	/* its numbers are in rep */
 	struct takeover_ssh_report rep;
+	/* drain: rebuilt from the sshd's own final state */
+	int			 drained;
+	int64_t			 drain_stop_us;	/* the sshd stopped it */
+};
+
+/* One connection's drain records, reassembled (docs/drain.md). */
+struct tk_drain {
+	uint64_t		 conn_id;
+	uint8_t			 family;
+	struct seal_endpoint	 client, service;
+	uint32_t		 nparts, have;
+	struct buf		 data;		/* secret */
+	int			 complete;	/* decoded into rec */
+	int			 bad;
+	struct drainrec		 rec;
+	double			 arrived;	/* ev_time when complete */
 };
 
 /* A neighbour entry pinned for the takeover. */
@@ -132,6 +150,14 @@ struct tk_server {
 	ev_timer		 announce;
 	size_t			 announced;
 	int			 unpinned;
+	/* maintenance drain */
+	int			 draining;
+	struct tk_drain		*drains;
+	size_t			 ndrains, adrains;
+	size_t			 drain_expected;
+	ev_timer		 drain_timer;
+	double			 drain_deadline;
+	int			 drain_cmd_failed;
 };
 
 struct takeover {
@@ -145,6 +171,15 @@ struct takeover {
 };
 
 static void tk_pump(struct takeover *t);
+static void tk_drain_part(void *arg, size_t server,
+    const struct keystore_conn *kc, const struct seal_keyrec *kr);
+static struct tk_drain *tk_drain_find(struct tk_server *ts,
+    const struct tcptrack_conn *c);
+static int tk_ssh_prepare_drain(struct sshtrack *st,
+    const struct tcptrack_conn *c, const struct conf_server *cs,
+    struct tk_drain *dr, double now, struct rebuild_plan *p,
+    struct buf *pkg, struct takeover_ssh_info *info, char *why,
+    size_t whylen);
 struct tk_conn;
 struct tk_env;
 static void tk_ssh_exited(struct tk_conn *k);
@@ -158,6 +193,7 @@ tk_phase_str(enum tk_phase p)
 	case TK_FENCING:	return "fencing";
 	case TK_FENCE_FAILED:	return "fence-failed";
 	case TK_FENCED:		return "fenced";
+	case TK_DRAINING:	return "draining";
 	case TK_HANDING_OFF:	return "handing-off";
 	case TK_DONE:		return "taken-over";
 	case TK_FAILED:		return "takeover-failed";
@@ -309,6 +345,10 @@ takeover_new(struct ev_loop *loop, const struct conf *c, struct store *st,
 		if (ts->cs->recover == CONF_RECOVER_EXEC)
 			watch_set_consumer(w, i, &ops, t);
 	}
+	/* Drain records go to the drain of their server. */
+	if (watch_keystore(w) != NULL)
+		keystore_set_drain_listener(watch_keystore(w), tk_drain_part,
+		    t);
 	/* One descriptor per rebuilt connection until its hand-off. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -722,7 +762,18 @@ tk_snapshot(struct tk_server *ts)
 		}
 		if (k->ssh) {
 			struct takeover_ssh_info si;
+			struct tk_drain *dr = ts->draining ?
+			    tk_drain_find(ts, c) : NULL;
 
+			if (dr != NULL) {
+				/* The sshd's own final state (docs/drain.md) */
+				k->drained = 1;
+				k->drain_stop_us = (int64_t)dr->rec.stop_us;
+				r = tk_ssh_prepare_drain(
+				    watch_sshtrack(t->watch), c, ts->cs, dr,
+				    now, &k->plan, &k->pkg, &si, why,
+				    sizeof(why));
+			} else
 			r = takeover_ssh_prepare(watch_sshtrack(t->watch), c,
 			    ts->cs, now, &k->plan, &k->pkg, &si, why,
 			    sizeof(why));
@@ -2094,4 +2145,515 @@ takeover_reconf(struct takeover *t, const struct conf *nc,
 		if (ts->cs->recover == CONF_RECOVER_EXEC && old_of_new[i] < 0)
 			watch_set_consumer(t->watch, i, &ops, t);
 	}
+}
+
+/*
+ * --- maintenance drain (docs/drain.md) ---
+ *
+ * securejeebsctl drain SERVER: the drain command makes the production
+ * sshd stop every session at a clean point, removes the service address
+ * from the server and has each session's monitor send its exact final
+ * state (drain records).  The daemon collects them, then takes the server
+ * over as after a crash (tk_go), except that each drained connection is
+ * rebuilt from the sshd's state instead of the capture; a connection
+ * without drain records falls back to the capture, as in a crash.
+ */
+
+static void
+tk_drains_free(struct tk_server *ts)
+{
+	size_t i;
+
+	for (i = 0; i < ts->ndrains; i++) {
+		drainrec_free(&ts->drains[i].rec);
+		buf_free(&ts->drains[i].data);
+	}
+	free(ts->drains);
+	ts->drains = NULL;
+	ts->ndrains = ts->adrains = 0;
+}
+
+static size_t
+tk_drains_complete(const struct tk_server *ts)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ts->ndrains; i++)
+		n += ts->drains[i].complete;
+	return n;
+}
+
+static struct tk_drain *
+tk_drain_find(struct tk_server *ts, const struct tcptrack_conn *c)
+{
+	size_t i, alen = c->client.family == AF_INET ? 4 : 16;
+
+	for (i = 0; i < ts->ndrains; i++) {
+		struct tk_drain *dr = &ts->drains[i];
+
+		if (dr->complete && dr->client.port == c->cport &&
+		    dr->service.port == c->sport &&
+		    (dr->family == SEAL_AF_INET) == (c->client.family ==
+		    AF_INET) && memcmp(dr->client.addr, c->client.a, alen) ==
+		    0 && memcmp(dr->service.addr, c->server.a, alen) == 0)
+			return dr;
+	}
+	return NULL;
+}
+
+/* The keystore accepted a drain part (records come in counter order). */
+static void
+tk_drain_part(void *arg, size_t server, const struct keystore_conn *kc,
+    const struct seal_keyrec *kr)
+{
+	struct takeover *t = arg;
+	struct tk_server *ts;
+	struct tk_drain *dr = NULL, *n;
+	char why[200];
+	size_t i;
+
+	if (server >= t->conf->nservers || server >= CONF_MAX_SERVERS)
+		return;
+	ts = &t->srv[server];
+	if (!ts->draining || ts->phase != TK_DRAINING)
+		log_warn("%s: a drain record of connection %016llx outside a "
+		    "drain: that session has left the server", ts->cs->name,
+		    (unsigned long long)kc->conn_id);
+	for (i = 0; i < ts->ndrains; i++)
+		if (ts->drains[i].conn_id == kc->conn_id)
+			dr = &ts->drains[i];
+	if (dr == NULL) {
+		if (kr->drain_part != 0)
+			return;
+		if (ts->ndrains == ts->adrains) {
+			size_t na = ts->adrains ? ts->adrains * 2 : 64;
+
+			if ((n = reallocarray(ts->drains, na,
+			    sizeof(*n))) == NULL)
+				return;
+			ts->drains = n;
+			ts->adrains = na;
+		}
+		dr = &ts->drains[ts->ndrains++];
+		memset(dr, 0, sizeof(*dr));
+		dr->conn_id = kc->conn_id;
+		dr->family = kc->family;
+		dr->client = kc->client;
+		dr->service = kc->service;
+		dr->nparts = kr->drain_nparts;
+		buf_init(&dr->data, (size_t)kr->drain_nparts *
+		    SEAL_DRAIN_CHUNK_MAX);
+		buf_set_secret(&dr->data);
+	}
+	if (dr->bad || dr->complete)
+		return;
+	if (kr->drain_part != dr->have || kr->drain_nparts != dr->nparts ||
+	    buf_put(&dr->data, kr->drain_data, kr->drain_len) != 0) {
+		dr->bad = 1;
+		log_warn("%s: drain of %016llx: part %u of %u out of order",
+		    ts->cs->name, (unsigned long long)kc->conn_id,
+		    kr->drain_part, kr->drain_nparts);
+		return;
+	}
+	if (++dr->have < dr->nparts)
+		return;
+	if (drainrec_decode(buf_ptr(&dr->data), buf_len(&dr->data), &dr->rec,
+	    why, sizeof(why)) != 0) {
+		dr->bad = 1;
+		log_warn("%s: drain of %016llx: %s", ts->cs->name,
+		    (unsigned long long)kc->conn_id, why);
+		return;
+	}
+	dr->complete = 1;
+	dr->arrived = ev_time();
+	debug_f("%s: drain state of %016llx complete (%u parts, %zu bytes)",
+	    ts->cs->name, (unsigned long long)kc->conn_id, dr->nparts,
+	    buf_len(&dr->data));
+}
+
+/* Connections of the server whose keys are held: drain records to come. */
+struct tk_expect {
+	struct takeover	*t;
+	size_t		 server, n;
+};
+
+static void
+tk_expect_cb(void *arg, size_t server, struct tcptrack_conn *c)
+{
+	struct tk_expect *e = arg;
+
+	if (server == e->server && sshtrack_keyrec(watch_sshtrack(e->t->watch),
+	    c, SSHTRACK_KEX_NEWEST) != NULL)
+		e->n++;
+}
+
+static void
+tk_drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct tk_server *ts = w->data;
+	size_t done = tk_drains_complete(ts);
+
+	(void)revents;
+	if (done < ts->drain_expected && ev_now(loop) < ts->drain_deadline)
+		return;
+	ev_timer_stop(loop, w);
+	log_notice("%s: drain: %zu of %zu sessions sent their state; taking "
+	    "over the address", ts->cs->name, done, ts->drain_expected);
+	store_put_event(ts->t->store, ts->cs->name, "drain-states", "%zu of "
+	    "%zu sessions sent their final state", done, ts->drain_expected);
+	tk_go(ts);
+}
+
+static void
+tk_drain_cmd_done(void *arg, int ok, const char *result, const char *output)
+{
+	struct tk_server *ts = arg;
+	struct takeover *t = ts->t;
+	size_t done = tk_drains_complete(ts);
+
+	ts->fence = NULL;
+	ts->row.fence_end_us = store_now_us();
+	snprintf(ts->fence_result, sizeof(ts->fence_result), "%s: %s%s%s",
+	    ts->cs->drain_command, result, output[0] != '\0' ? ": " : "",
+	    output);
+	ts->row.fence_result = ts->fence_result;
+	if (!ok && done == 0) {
+		/* Nothing left the server: it keeps its sessions. */
+		ts->drain_cmd_failed = 1;
+		ts->draining = 0;
+		log_error("%s: drain command failed (%s): nothing moved",
+		    ts->cs->name, ts->fence_result);
+		store_put_event(t->store, ts->cs->name, "drain-failed",
+		    "%s; nothing moved", ts->fence_result);
+		tk_set_phase(ts, TK_FENCE_FAILED, "drain command failed (%s): "
+		    "nothing moved", result);
+		tk_row_save(ts);
+		return;
+	}
+	if (!ok)
+		log_warn("%s: drain command failed (%s), but %zu sessions have "
+		    "left the server: taking them over", ts->cs->name,
+		    ts->fence_result, done);
+	tk_set_phase(ts, TK_DRAINING, "waiting for the sessions' states "
+	    "(%zu of %zu)", done, ts->drain_expected);
+	ts->drain_deadline = ev_now(t->loop) + ts->cs->drain_timeout;
+	ev_timer_init(&ts->drain_timer, tk_drain_timer_cb, 0., 0.02);
+	ts->drain_timer.data = ts;
+	ev_timer_start(t->loop, &ts->drain_timer);
+}
+
+int
+takeover_drain(struct takeover *t, size_t server, struct buf *out)
+{
+	struct tk_server *ts;
+	struct tk_expect e;
+	struct tk_env env;
+	char err[256];
+
+	if (t == NULL || server >= t->conf->nservers) {
+		buf_putf(out, "no such server");
+		return -1;
+	}
+	ts = &t->srv[server];
+	if (ts->cs->recover != CONF_RECOVER_SSH) {
+		buf_putf(out, "server %s is not `recover ssh`: nothing to "
+		    "drain", ts->cs->name);
+		return -1;
+	}
+	if (ts->cs->drain_command == NULL) {
+		buf_putf(out, "server %s has no drain_command", ts->cs->name);
+		return -1;
+	}
+	if (ts->phase != TK_NONE && ts->phase != TK_FENCE_FAILED) {
+		buf_putf(out, "%s: a drain or takeover is under way or done "
+		    "(%s: %s)", ts->cs->name, tk_phase_str(ts->phase),
+		    ts->why);
+		return -1;
+	}
+	if (watch_released(t->watch, server)) {
+		buf_putf(out, "this host holds %s's address already",
+		    ts->cs->name);
+		return -1;
+	}
+	free(ts->conns);
+	free(ts->pins);
+	ts->conns = NULL;
+	ts->pins = NULL;
+	ts->nconns = ts->next = ts->starting = ts->npins = 0;
+	ts->announced = 0;
+	ts->unpinned = 0;
+	tk_drains_free(ts);
+	ts->draining = 1;
+	ts->drain_cmd_failed = 0;
+	memset(&e, 0, sizeof(e));
+	e.t = t;
+	e.server = server;
+	watch_foreach_conn(t->watch, tk_expect_cb, &e);
+	ts->drain_expected = e.n;
+	memset(&ts->row, 0, sizeof(ts->row));
+	snprintf(ts->cause, sizeof(ts->cause), "drain (securejeebsctl "
+	    "drain)");
+	ts->fence_result[0] = '\0';
+	ts->row.server = ts->cs->name;
+	ts->row.cause = ts->cause;
+	ts->row.detail = ts->detail;
+	ts->row.dead_us = store_now_us();
+	ts->row.last_frame_us = ts->row.dead_us;
+	tk_set_phase(ts, TK_DRAINING, "running the drain command (%zu "
+	    "sessions)", ts->drain_expected);
+	ts->row.id = store_takeover_new(t->store, &ts->row);
+	ts->row.fence_start_us = store_now_us();
+	log_notice("%s: drain of %zu sessions: %s", ts->cs->name,
+	    ts->drain_expected, ts->cs->drain_command);
+	store_put_event(t->store, ts->cs->name, "drain", "securejeebsctl "
+	    "drain: %zu sessions", ts->drain_expected);
+	tk_env_server(&env, ts);
+	tk_env_add(&env, "SJ_DRAIN", "1");
+	ts->fence = fence_start(t->loop, ts->cs->drain_command, env.v,
+	    (double)ts->cs->drain_timeout, tk_drain_cmd_done, ts, err,
+	    sizeof(err));
+	if (ts->fence == NULL)
+		tk_drain_cmd_done(ts, 0, err, "");
+	buf_putf(out, "drain of %s started: %zu sessions\n", ts->cs->name,
+	    ts->drain_expected);
+	return 0;
+}
+
+/*
+ * The drain's progress, one `key=value` line, then when it is over one
+ * line per connection: `conn CLIENT:PORT moved outage_ms=N` or
+ * `conn CLIENT:PORT failed REASON`.
+ */
+int
+takeover_drain_status(struct takeover *t, size_t server, struct buf *out)
+{
+	struct tk_server *ts;
+	size_t i, moved = 0, failed = 0, pending = 0;
+	int over;
+
+	if (t == NULL || server >= t->conf->nservers) {
+		buf_putf(out, "no such server");
+		return -1;
+	}
+	ts = &t->srv[server];
+	over = ts->phase == TK_DONE || ts->phase == TK_FAILED ||
+	    (ts->phase == TK_FENCE_FAILED && ts->drain_cmd_failed);
+	for (i = 0; i < ts->nconns; i++) {
+		const struct tk_conn *k = &ts->conns[i];
+
+		if (k->fate == TK_RECOVERED)
+			moved++;
+		else if (k->fate == TK_PENDING || k->fate == TK_STARTING)
+			pending++;
+		else
+			failed++;
+	}
+	buf_putf(out, "phase=%s over=%d total=%zu states=%zu moved=%zu "
+	    "failed=%zu pending=%zu why=%s\n", tk_phase_str(ts->phase), over,
+	    ts->nconns > 0 ? ts->nconns : ts->drain_expected,
+	    tk_drains_complete(ts), moved, failed, pending, ts->why);
+	if (!over)
+		return 0;
+	for (i = 0; i < ts->nconns; i++) {
+		const struct tk_conn *k = &ts->conns[i];
+		int64_t from = k->drained && k->drain_stop_us > 0 ?
+		    k->drain_stop_us : ts->row.dead_us;
+
+		if (k->fate == TK_RECOVERED)
+			buf_putf(out, "conn %s:%u moved %s outage_ms=%.1f\n",
+			    k->client_str, k->cport, k->drained ?
+			    "exact" : "from-capture",
+			    (double)(k->started_us - from) / 1e3);
+		else
+			buf_putf(out, "conn %s:%u failed %s\n", k->client_str,
+			    k->cport, k->reason);
+	}
+	return 0;
+}
+
+/* One connection of a drain: the package from the sshd's final state. */
+static int
+tk_ssh_prepare_drain(struct sshtrack *st, const struct tcptrack_conn *c,
+    const struct conf_server *cs, struct tk_drain *dr, double now,
+    struct rebuild_plan *p, struct buf *pkg, struct takeover_ssh_info *info,
+    char *why, size_t whylen)
+{
+	const struct drainrec *d = &dr->rec;
+	const struct tcptrack_dir *cd = &c->dir[TCPTRACK_C2S];
+	struct sshtrack_info si;
+	struct sshtrack_pos pos[2];
+	const struct seal_keyrec *rec;
+	struct repair_conn *rc = &p->rc;
+	struct rpkg *k = NULL;
+	const char *hostkey;
+	uint64_t resume;
+	uint32_t resume_seq;
+	size_t i, inq, outq;
+	int ret = -1, dd;
+
+	memset(p, 0, sizeof(*p));
+	memset(info, 0, sizeof(*info));
+	memset(pos, 0, sizeof(pos));
+	if (sshtrack_status(st, c, &si) != 0) {
+		snprintf(why, whylen, "drain: not followed by the SSH tracker");
+		return -1;
+	}
+	if ((rec = sshtrack_keyrec(st, c, d->kex_number)) == NULL) {
+		snprintf(why, whylen, "drain: keys of KEX %u not held",
+		    d->kex_number);
+		return -1;
+	}
+	if (!rec->has_login || rec->user[0] == '\0' ||
+	    strlen(rec->user) > RPKG_USER_MAX || !tk_text_ok(rec->user) ||
+	    rec->auth_method[0] == '\0' ||
+	    strlen(rec->auth_method) > RPKG_NAME_MAX ||
+	    rec->session_id_len == 0 ||
+	    rec->session_id_len > RPKG_SESSION_ID_MAX) {
+		snprintf(why, whylen, "drain: no usable attested login");
+		return -1;
+	}
+	if (!cd->syn_seen) {
+		snprintf(why, whylen, "drain: the client's SYN was not seen: "
+		    "no stream offsets for the setup log");
+		return -1;
+	}
+	/* Where the live client stream starts: what the sshd had not read
+	 * or not processed, up to rcv_nxt. */
+	inq = d->dir[0].raw_len + d->recvq_len;
+	outq = d->sendq_len + d->dir[1].raw_len;
+	resume_seq = d->rcv_nxt - (uint32_t)inq;
+	resume = tcptrack_unwrap(resume_seq - (cd->isn + 1), cd->delivered);
+	if (si.dir[SSHTRACK_C2S].packet_end < resume) {
+		snprintf(why, whylen, "drain: the capture has followed the "
+		    "client only to offset %llu, the server had read to "
+		    "%llu", (unsigned long long)si.dir[SSHTRACK_C2S].packet_end,
+		    (unsigned long long)resume);
+		return -1;
+	}
+	hostkey = rec->kex_number == 0 || si.hostkey0[0] == '\0' ?
+	    rec->hostkey_alg : si.hostkey0;
+	if ((k = rpkg_new()) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	snprintf(k->client_version, sizeof(k->client_version), "%s",
+	    si.dir[SSHTRACK_C2S].version);
+	snprintf(k->server_version, sizeof(k->server_version), "%s",
+	    si.dir[SSHTRACK_S2C].version);
+	memcpy(k->session_id, rec->session_id, rec->session_id_len);
+	k->session_id_len = rec->session_id_len;
+	snprintf(k->kex_alg, sizeof(k->kex_alg), "%s", rec->kex_alg);
+	snprintf(k->hostkey_alg, sizeof(k->hostkey_alg), "%s", hostkey);
+	k->strict_kex = rec->c2s.strict_kex != 0;
+	snprintf(k->user, sizeof(k->user), "%s", rec->user);
+	snprintf(k->auth_method, sizeof(k->auth_method), "%s",
+	    rec->auth_method);
+	k->flags = cs->ssh.rerun_exec ? RPKG_RERUN_EXEC : 0;
+	snprintf(k->notice, sizeof(k->notice), "%s", cs->ssh.notice != NULL ?
+	    cs->ssh.notice : "[securejeebs] This session was moved to "
+	    "another host for maintenance; it goes on in a new shell.");
+	for (dd = 0; dd < 2; dd++) {
+		const struct seal_dir *kd = dd == 0 ? &rec->c2s : &rec->s2c;
+
+		if (d->dir[dd].iv_len > sizeof(pos[dd].iv)) {
+			snprintf(why, whylen, "drain: IV of %zu bytes",
+			    d->dir[dd].iv_len);
+			goto out;
+		}
+		pos[dd].keyed = 1;
+		pos[dd].seqnr = d->dir[dd].seqnr;
+		pos[dd].packets = d->dir[dd].packets;
+		pos[dd].blocks = d->dir[dd].blocks;
+		pos[dd].iv_len = d->dir[dd].iv_len;
+		memcpy(pos[dd].iv, d->dir[dd].iv, d->dir[dd].iv_len);
+		if (tk_ssh_dir(&k->dir[dd], kd, &pos[dd], kd->cipher,
+		    dd == 0 ? "c2s" : "s2c", why, whylen) != 0)
+			goto out;
+	}
+	for (i = 0; i < d->nchans; i++) {
+		const struct drainrec_chan *dc = &d->chans[i];
+		struct rpkg_chan ch;
+
+		if (dc->flags & (DRAINREC_CHAN_CLOSE_SENT |
+		    DRAINREC_CHAN_CLOSE_RCVD)) {
+			snprintf(why, whylen, "drain: channel %u (%s) was "
+			    "being closed", dc->self, dc->type);
+			goto out;
+		}
+		memset(&ch, 0, sizeof(ch));
+		ch.id_client = dc->remote_id;
+		ch.id_server = dc->self;
+		snprintf(ch.type, sizeof(ch.type), "%s", dc->type);
+		ch.window_c2s = dc->local_window;
+		ch.window_s2c = dc->remote_window;
+		ch.maxpacket_c2s = dc->local_maxpacket;
+		ch.maxpacket_s2c = dc->remote_maxpacket;
+		if (dc->flags & DRAINREC_CHAN_BY_SERVER)
+			ch.flags |= RPKG_CHAN_BY_SERVER;
+		if (dc->flags & DRAINREC_CHAN_EOF_RCVD)
+			ch.flags |= RPKG_CHAN_EOF_C2S;
+		if (dc->flags & DRAINREC_CHAN_EOF_SENT)
+			ch.flags |= RPKG_CHAN_EOF_S2C;
+		if (rpkg_add_chan(k, &ch) != 0) {
+			snprintf(why, whylen, "out of memory");
+			goto out;
+		}
+		info->channels++;
+	}
+	/* The setup log from the capture, up to what the server had read. */
+	if (tk_ssh_log(st, c, resume, k, info, why, whylen) != 0)
+		goto out;
+	if (pkg != NULL && rpkg_encode(k, pkg) != 0) {
+		snprintf(why, whylen, "the recovery package does not encode");
+		goto out;
+	}
+	/* The socket, exactly as the server's was. */
+	rc->local = c->server;
+	rc->lport = c->sport;
+	rc->remote = c->client;
+	rc->rport = c->cport;
+	rc->snd_una = d->snd_una;
+	rc->rcv_nxt = d->rcv_nxt;
+	if ((inq > 0 && (p->recvq = malloc(inq)) == NULL) ||
+	    (outq > 0 && (p->sendq = malloc(outq)) == NULL)) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	if (d->dir[0].raw_len > 0)
+		memcpy(p->recvq, d->dir[0].raw, d->dir[0].raw_len);
+	if (d->recvq_len > 0)
+		memcpy(p->recvq + d->dir[0].raw_len, d->recvq, d->recvq_len);
+	if (d->sendq_len > 0)
+		memcpy(p->sendq, d->sendq, d->sendq_len);
+	if (d->dir[1].raw_len > 0)
+		memcpy(p->sendq + d->sendq_len, d->dir[1].raw,
+		    d->dir[1].raw_len);
+	rc->recvq = p->recvq;
+	rc->recvq_len = inq;
+	rc->sendq = p->sendq;
+	rc->sendq_len = outq;
+	rc->mss = (uint16_t)d->mss;
+	rc->wscale_ok = (d->tcp_flags & DRAINREC_TCP_WSCALE) != 0;
+	rc->snd_wscale = d->snd_wscale;
+	rc->rcv_wscale = d->rcv_wscale;
+	rc->sack_ok = (d->tcp_flags & DRAINREC_TCP_SACK) != 0;
+	rc->ts_ok = (d->tcp_flags & DRAINREC_TCP_TS) != 0;
+	rc->tsval = rc->ts_ok ? rebuild_tsval(d->tsval, dr->arrived, now) : 0;
+	rc->snd_wnd = d->snd_wnd;
+	rc->snd_wl1 = d->snd_wl1;
+	rc->rcv_wnd = d->rcv_wnd;
+	rc->rcv_wup = d->rcv_wup;
+	p->in_off = resume;
+	p->out_off = 0;
+	info->resume_off[SSHTRACK_C2S] = resume;
+	ret = 0;
+ out:
+	rpkg_free(k);
+	explicit_bzero(pos, sizeof(pos));
+	if (ret != 0) {
+		rebuild_plan_free(p);
+		if (pkg != NULL)
+			buf_reset(pkg);
+	}
+	return ret;
 }

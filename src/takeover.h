@@ -61,6 +61,15 @@ void	takeover_dead(struct takeover *t, size_t server, const char *why);
  */
 int	takeover_force(struct takeover *t, size_t server, struct buf *out);
 /*
+ * securejeebsctl drain: run the server's drain_command, collect the
+ * sessions' drain records, then take the server over from them
+ * (docs/drain.md).  0 with a line in out, or -1 with the reason.
+ */
+int	takeover_drain(struct takeover *t, size_t server, struct buf *out);
+/* The drain's progress and, once over, each connection's fate. */
+int	takeover_drain_status(struct takeover *t, size_t server,
+	    struct buf *out);
+/*
  * The takeover state of server ("fencing", "fence-failed", "fenced",
  * "handing-off", "taken-over", "takeover-failed"), when it was entered and
  * why; NULL if no takeover has begun since the daemon started.

@@ -783,6 +783,12 @@ watch_sshtrack(struct watch *w)
 	return w->ssh;
 }
 
+struct keystore *
+watch_keystore(struct watch *w)
+{
+	return w->keystore;
+}
+
 void
 watch_foreach_conn(struct watch *w,
     void (*fn)(void *arg, size_t server, struct tcptrack_conn *c), void *arg)

@@ -70,6 +70,8 @@ enum health_state watch_health(struct watch *w, size_t server,
 void	watch_force_dead(struct watch *w, size_t server, const char *why);
 /* The SSH tracker, for reports on its connections. */
 struct sshtrack *watch_sshtrack(struct watch *w);
+/* The keystore it was given (NULL without export). */
+struct keystore *watch_keystore(struct watch *w);
 /* Call fn for every tracked connection, with its server's index. */
 void	watch_foreach_conn(struct watch *w,
 	    void (*fn)(void *arg, size_t server, struct tcptrack_conn *c),
