@@ -2282,8 +2282,12 @@ tk_expect_cb(void *arg, size_t server, struct tcptrack_conn *c)
 {
 	struct tk_expect *e = arg;
 
-	if (server == e->server && sshtrack_keyrec(watch_sshtrack(e->t->watch),
-	    c, SSHTRACK_KEX_NEWEST) != NULL)
+	struct sshtrack_info si;
+
+	if (server == e->server &&
+	    sshtrack_status(watch_sshtrack(e->t->watch), c, &si) == 0 &&
+	    !si.waiting_keys && c->state != TCPTRACK_SYN_SENT &&
+	    c->state != TCPTRACK_SYN_RECEIVED)
 		e->n++;
 }
 
@@ -2549,9 +2553,10 @@ tk_ssh_prepare_drain(struct sshtrack *st, const struct tcptrack_conn *c,
 	snprintf(k->auth_method, sizeof(k->auth_method), "%s",
 	    rec->auth_method);
 	k->flags = cs->ssh.rerun_exec ? RPKG_RERUN_EXEC : 0;
-	snprintf(k->notice, sizeof(k->notice), "%s", cs->ssh.notice != NULL ?
-	    cs->ssh.notice : "[securejeebs] This session was moved to "
-	    "another host for maintenance; it goes on in a new shell.");
+	snprintf(k->notice, sizeof(k->notice), "%s", cs->ssh.notice != NULL &&
+	    cs->ssh.notice[0] != '\0' ? cs->ssh.notice : "[securejeebs] "
+	    "This session was moved to another host for maintenance; it goes "
+	    "on there in a new shell.");
 	for (dd = 0; dd < 2; dd++) {
 		const struct seal_dir *kd = dd == 0 ? &rec->c2s : &rec->s2c;
 
