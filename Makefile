@@ -43,7 +43,7 @@ UNIT_TESTS	= $(UNIT_SRCS:.c=)
 ALL_OBJS	= $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS) $(REPLAY_OBJS) \
 		  $(UNIT_SRCS:.c=.o)
 
-.PHONY: all openssh check unit lab demo bench fuzz clean distclean install uninstall
+.PHONY: all openssh check check-sanitize unit unit-progs lab demo bench fuzz clean distclean install uninstall
 # Keep object files of the unit tests between runs.
 .SECONDARY:
 
@@ -89,12 +89,20 @@ tests/unit/test_replay: tests/unit/fake-sshd
 openssh:
 	scripts/build-openssh.sh
 
-unit: $(PROGS) $(UNIT_TESTS) $(FUZZ_REPLAYS)
+# What the unit tests run: the programs, the tests, the fuzz replay drivers.
+unit-progs: $(PROGS) $(UNIT_TESTS) $(FUZZ_REPLAYS)
+
+unit: unit-progs
 	tests/run --unit-only
 
 # Everything: unit tests first, then the lab scenarios in parallel labs.
 check: $(PROGS) $(UNIT_TESTS) $(FUZZ_REPLAYS) openssh
 	tests/run
+
+# The unit tests and the step-5 lab scenarios again, built with ASan and
+# UBSan in build/sanitize/ (tests/check-sanitize); .ci/run runs it.
+check-sanitize: openssh
+	tests/check-sanitize
 
 demo: $(PROGS) openssh
 	tests/lab/demo
