@@ -835,6 +835,13 @@ report_merged(struct report_merge *m, const char *server,
 		sshtrack_status(watch_sshtrack(m->d->watch),
 		    (struct tcptrack_conn *)c, &si);
 	ok = report_protect(c, &si, kc, !ssh, &why);
+	/*
+	 * Keys of a connection this host took over: it is listed with its
+	 * fate under "taken over", not as something missing from the wire.
+	 */
+	if (c == NULL && kc != NULL && !kc->closed && si_ok >= 0 &&
+	    watch_released(m->d->watch, (size_t)si_ok))
+		why = "taken over (see below)";
 	/* recover ssh: what a takeover now would decide, exactly. */
 	if (ok && c != NULL && si_ok >= 0 &&
 	    m->d->conf->servers[si_ok].recover == CONF_RECOVER_SSH &&
