@@ -5,6 +5,7 @@
 #   make check      everything: unit tests, then the lab scenarios; one summary line
 #   make demo       the lab demo (see README.md)
 #   make bench      every benchmark; writes BENCHMARKS.md
+#   make deb        the Debian packages in build/deb/ (cached; debian/)
 #   make fuzz       every libFuzzer harness for FUZZ_TIME s (tests/fuzz/fuzz.mk)
 #
 # configure runs by itself the first time (or after configure.ac changes).
@@ -43,7 +44,7 @@ UNIT_TESTS	= $(UNIT_SRCS:.c=)
 ALL_OBJS	= $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS) $(REPLAY_OBJS) \
 		  $(UNIT_SRCS:.c=.o)
 
-.PHONY: all openssh check check-sanitize unit unit-progs lab demo bench fuzz clean distclean install uninstall
+.PHONY: all openssh check check-sanitize unit unit-progs lab demo bench fuzz clean distclean install uninstall deb
 # Keep object files of the unit tests between runs.
 .SECONDARY:
 
@@ -109,6 +110,11 @@ demo: $(PROGS) openssh
 
 bench: $(PROGS) openssh
 	bench/run
+
+# securejeebs and openssh-server-securejeebs with dpkg-buildpackage, in a
+# copy of the tree; rebuilt only when their inputs change.
+deb:
+	scripts/build-deb.sh
 
 # Install with FHS paths; DESTDIR for packaging.  The patched sshd is
 # installed by its own package (see docs/deploying.md), not here.
