@@ -26,8 +26,9 @@ python3-paramiko python3-cryptography dropbear-bin putty-tools nftables openssl"
 # curl as a scraper would fetch), and the Debian packages (make deb:
 # dpkg-buildpackage from dpkg-dev, above, with debhelper and fakeroot).
 PKGS="$PKGS python3-prometheus-client curl debhelper fakeroot"
-# Fuzzing and sanitizers.
-PKGS="$PKGS clang libclang-rt-14-dev"
+# Fuzzing (make fuzz: clang, libFuzzer), sanitizers, valgrind
+# (tests/lab/valgrind-failover).
+PKGS="$PKGS clang libclang-rt-14-dev valgrind"
 
 missing=""
 for p in $PKGS; do
