@@ -69,18 +69,66 @@ report_ms(int64_t from_us, int64_t to_us)
 	return from_us == 0 || to_us == 0 ? 0 : (double)(to_us - from_us) / 1e3;
 }
 
-/* "12 ms" or "-" when a phase was not reached. */
+/*
+ * A duration for people, in the unit that reads best: "32 us", "4.21 ms",
+ * "64 ms", "6.81 s", "2m 05s", "3h 07m".  JSON gives exact numbers.
+ */
+static void
+report_human_us(double us, char *buf, size_t len)
+{
+	double s = us / 1e6;
+
+	if (us < 0)
+		us = 0;
+	if (us < 1000)
+		snprintf(buf, len, "%.0f us", us);
+	else if (us < 10000)
+		snprintf(buf, len, "%.2f ms", us / 1e3);
+	else if (us < 1e6)
+		snprintf(buf, len, "%.0f ms", us / 1e3);
+	else if (s < 60)
+		snprintf(buf, len, "%.2f s", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%dm %02ds", (int)(s / 60), (int)s % 60);
+	else
+		snprintf(buf, len, "%dh %02dm", (int)(s / 3600),
+		    (int)(s / 60) % 60);
+}
+
+/* Bytes for people: "512 B", "14.0 KiB", "3.2 MiB". */
+static void
+report_human_bytes(uint64_t n, char *buf, size_t len)
+{
+	if (n < 1024)
+		snprintf(buf, len, "%" PRIu64 " B", n);
+	else if (n < 1024 * 1024)
+		snprintf(buf, len, "%.1f KiB", (double)n / 1024);
+	else if (n < 1024ULL * 1024 * 1024)
+		snprintf(buf, len, "%.1f MiB", (double)n / (1024 * 1024));
+	else
+		snprintf(buf, len, "%.1f GiB", (double)n /
+		    (1024.0 * 1024 * 1024));
+}
+
+/* A phase's duration ("64 ms"), or "-" when it was not reached. */
 static void
 report_dur(int64_t from_us, int64_t to_us, char *buf, size_t len)
 {
-	double ms = report_ms(from_us, to_us);
-
 	if (from_us == 0 || to_us == 0)
 		snprintf(buf, len, "-");
-	else if (ms < 10)
-		snprintf(buf, len, "%.2f ms", ms);
 	else
-		snprintf(buf, len, "%.0f ms", ms);
+		report_human_us((double)(to_us - from_us), buf, len);
+}
+
+/* The fence's duration, or "none" when the configuration has none. */
+static void
+report_fence_dur(const char *result, int64_t from_us, int64_t to_us,
+    char *buf, size_t len)
+{
+	if (result != NULL && strncmp(result, "fence none", 10) == 0)
+		snprintf(buf, len, "none");
+	else
+		report_dur(from_us, to_us, buf, len);
 }
 
 /* A phase's duration in ms for JSON: null when not reached. */
@@ -251,8 +299,8 @@ report_takeovers_text(const struct report_takeovers *rt, struct buf *out)
 		snprintf(n[2], sizeof(n[2]), "%" PRIu64, r->reset);
 		snprintf(n[3], sizeof(n[3]), "%" PRIu64, r->failed);
 		report_dur(r->last_frame_us, r->dead_us, det, sizeof(det));
-		report_dur(r->fence_start_us, r->fence_end_us, fen,
-		    sizeof(fen));
+		report_fence_dur(r->fence_result, r->fence_start_us,
+		    r->fence_end_us, fen, sizeof(fen));
 		report_dur(r->fence_end_us, r->rebuilt_us, reb, sizeof(reb));
 		report_dur(r->rebuilt_us, r->address_us, adr, sizeof(adr));
 		report_dur(r->address_us, r->done_us, hof, sizeof(hof));
@@ -266,7 +314,7 @@ report_takeovers_text(const struct report_takeovers *rt, struct buf *out)
 static int
 report_status(struct daemon *d, int json, struct buf *out)
 {
-	char ip[64], ports[128], since[64], exp[96];
+	char ip[64], ports[128], since[64], exp[96], up[32];
 	struct table t;
 	struct export_stats es;
 	struct keystore_counts kn;
@@ -385,10 +433,19 @@ report_status(struct daemon *d, int json, struct buf *out)
 		free(rt.v);
 		return buf_putf(out, "]}\n");
 	}
-	buf_putf(out, "securejeebsd %s, pid %ld, up %" PRId64 "d %02"
-	    PRId64 ":%02" PRId64 ":%02" PRId64 "\n", SJ_VERSION,
-	    (long)getpid(), uptime / 86400, uptime / 3600 % 24,
-	    uptime / 60 % 60, uptime % 60);
+	if (uptime < 60)
+		snprintf(up, sizeof(up), "%" PRId64 "s", uptime);
+	else if (uptime < 3600)
+		snprintf(up, sizeof(up), "%" PRId64 "m %02" PRId64 "s",
+		    uptime / 60, uptime % 60);
+	else if (uptime < 86400)
+		snprintf(up, sizeof(up), "%" PRId64 "h %02" PRId64 "m",
+		    uptime / 3600, uptime / 60 % 60);
+	else
+		snprintf(up, sizeof(up), "%" PRId64 "d %02" PRId64 "h",
+		    uptime / 86400, uptime / 3600 % 24);
+	buf_putf(out, "securejeebsd %s, pid %ld, up %s\n", SJ_VERSION,
+	    (long)getpid(), up);
 	if (d->reloads + d->reloads_failed > 0)
 		buf_putf(out, "config      %s (reloaded %" PRIu64 " times, %"
 		    PRIu64 " refused)\n", d->conf->path, d->reloads,
@@ -841,7 +898,7 @@ report_merged(struct report_merge *m, const char *server,
 	 */
 	if (c == NULL && kc != NULL && !kc->closed && si_ok >= 0 &&
 	    watch_released(m->d->watch, (size_t)si_ok))
-		why = "taken over (see below)";
+		why = m->t != NULL ? "taken over (see below)" : "taken over";
 	/* recover ssh: what a takeover now would decide, exactly. */
 	if (ok && c != NULL && si_ok >= 0 &&
 	    m->d->conf->servers[si_ok].recover == CONF_RECOVER_SSH &&
@@ -943,19 +1000,19 @@ report_taken_cb(void *arg, const struct store_takeover_conn *c)
 	const struct report_takeover *r = rk->r;
 	struct buf *out = rk->out;
 	char cli[80], in[24], outb[24], det[24], fen[24], reb[24], hof[24],
-	    prog[48], ssh[64];
+	    prog[48], ssh[96];
 
 	if (rk->t != NULL) {
 		snprintf(cli, sizeof(cli), strchr(c->client_addr, ':') ?
 		    "[%s]:%u" : "%s:%u", c->client_addr, c->client_port);
-		snprintf(in, sizeof(in), "%" PRIu64, c->in_bytes);
-		snprintf(outb, sizeof(outb), "%" PRIu64, c->out_bytes);
+		report_human_bytes(c->in_bytes, in, sizeof(in));
+		report_human_bytes(c->out_bytes, outb, sizeof(outb));
 		report_dur(r->last_frame_us, r->dead_us, det, sizeof(det));
-		report_dur(r->fence_start_us, r->fence_end_us, fen,
-		    sizeof(fen));
+		report_fence_dur(r->fence_result, r->fence_start_us,
+		    r->fence_end_us, fen, sizeof(fen));
 		if (c->rebuild_ns >= 0)
-			snprintf(reb, sizeof(reb), "%" PRId64 " us",
-			    c->rebuild_ns / 1000);
+			report_human_us((double)c->rebuild_ns / 1e3, reb,
+			    sizeof(reb));
 		else
 			snprintf(reb, sizeof(reb), "-");
 		report_dur(r->address_us, c->started_us, hof, sizeof(hof));
@@ -968,12 +1025,15 @@ report_taken_cb(void *arg, const struct store_takeover_conn *c)
 			snprintf(prog, sizeof(prog), "%" PRId64 " running",
 			    c->pid);
 		/* recover ssh: the sshd's pid, its start/replay/cutover. */
-		if (c->ssh_reported)
-			snprintf(ssh, sizeof(ssh), "%" PRId64 ": %.1f/%.1f/%.1f "
-			    "ms", c->sshd_pid, (double)c->sshd_us / 1e3,
-			    (double)c->replay_us / 1e3,
-			    (double)c->cutover_us / 1e3);
-		else
+		if (c->ssh_reported) {
+			char t1[24], t2[24], t3[24];
+
+			report_human_us((double)c->sshd_us, t1, sizeof(t1));
+			report_human_us((double)c->replay_us, t2, sizeof(t2));
+			report_human_us((double)c->cutover_us, t3, sizeof(t3));
+			snprintf(ssh, sizeof(ssh), "%" PRId64 ": %s / %s / %s",
+			    c->sshd_pid, t1, t2, t3);
+		} else
 			snprintf(ssh, sizeof(ssh), "-");
 		table_row(rk->t, r->server, cli, c->fate, in, outb, det, fen,
 		    reb, hof, prog, ssh, report_dash(c->reason));

@@ -93,6 +93,9 @@ table_render(struct table *t, struct buf *out)
 			else
 				ret = buf_putf(out, "%-*s  ", (int)width[c], s);
 		}
+		/* An empty last column leaves padding: no trailing blanks. */
+		while (ret == 0 && out->len > 0 && out->data[out->len - 1] == ' ')
+			out->len--;
 		if (ret == 0)
 			ret = buf_put_u8(out, '\n');
 	}
