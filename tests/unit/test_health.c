@@ -242,6 +242,53 @@ test_bulk_crash_by_silence(void **state)
 	world_free(w);
 }
 
+/*
+ * A reload (health_reconf): a new dead_after applies in place, the state
+ * is kept (no change reported), and the next crash is judged by the new
+ * threshold; an added server starts unknown.
+ */
+static void
+test_reconf_threshold(void **state)
+{
+	struct world *w = world_new(100, 1000);
+	struct health_params p[2];
+	struct pkt_addr a[2];
+	const char *names[2] = { "web1", "web2" };
+	int old_of_new[2] = { 0, -1 };
+	double start;
+	int changes;
+
+	(void)state;
+	ev_now_update(w->loop);
+	start = ev_now(w->loop);
+	w->stop_at = start + 0.3;
+	ev_run(w->loop, 0);
+	assert_int_equal(w->last, HEALTH_ALIVE);
+	changes = w->changes;
+	memset(a, 0, sizeof(a));
+	a[0].family = a[1].family = AF_INET;
+	a[1].a[3] = 9;
+	health_params_default(&p[0]);
+	p[0].dead_after = 300;
+	p[0].probe_interval = 1000;
+	p[0].probe_timeout = 5;
+	p[0].probe_tries = 3;
+	p[1] = p[0];
+	assert_int_equal(health_reconf(w->h, 2, old_of_new, names, a, p), 0);
+	assert_int_equal(health_get(w->h, 0, NULL, NULL), HEALTH_ALIVE);
+	assert_int_equal(health_get(w->h, 1, NULL, NULL), HEALTH_UNKNOWN);
+	assert_int_equal(w->changes, changes);
+	ev_now_update(w->loop);
+	start = ev_now(w->loop);
+	w->crash_at = start + 0.1;
+	w->stop_at = start + 2.0;
+	ev_run(w->loop, 0);
+	assert_int_equal(w->last, HEALTH_DEAD);
+	assert_true(w->dead_at - w->crash_at >= 0.300);
+	assert_true(w->dead_at - w->crash_at <= 0.300 + 0.010 + 0.015);
+	world_free(w);
+}
+
 int
 main(void)
 {
@@ -250,6 +297,7 @@ main(void)
 		cmocka_unit_test(test_lossy_capture_never_dead),
 		cmocka_unit_test(test_idle_server_death),
 		cmocka_unit_test(test_bulk_crash_by_silence),
+		cmocka_unit_test(test_reconf_threshold),
 	};
 
 	log_init("test_health", 1, 0);
