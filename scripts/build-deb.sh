@@ -56,6 +56,20 @@ echo "build-deb: building in $stage (log $log)" >&2
 rm -rf "$stage" "$out"/*.deb "$out"/*.buildinfo "$out"/*.changes "$out/.key"
 mkdir -p "$stage"
 tr '\n' '\0' <"$files" | tar --null -T - -cf - | tar -C "$stage" -xf -
+# The tree's own OpenSSH build is reused when it was made from the same
+# inputs: build-openssh.sh's key is over contents, not paths, so a copy
+# with a matching stamp is taken as up to date, and anything else is
+# rebuilt there.
+ob=$out/openssh-build
+if [ -f "$top/build/openssh/.sj-stamp" ] && [ -d "$top/build/openssh-src" ] &&
+    ! cmp -s "$top/build/openssh/.sj-stamp" "$ob/openssh/.sj-stamp"; then
+	(
+		flock 8
+		rm -rf "$ob/openssh" "$ob/openssh-src"
+		mkdir -p "$ob"
+		cp -a "$top/build/openssh" "$top/build/openssh-src" "$ob/"
+	) 8>"$top/build/.openssh.lock"
+fi
 start=$(date +%s)
 if ! (cd "$stage" && SJ_OPENSSH_BUILD_DIR=$out/openssh-build \
 	SJ_OPENSSH_CACHE=$top/build/cache/openssh \
