@@ -320,7 +320,7 @@ static int
 ctl_drain(const char *path, int ac, char **av)
 {
 	char req[256], *st = NULL, last[512] = "";
-	long total, moved, failed;
+	long total, moved, failed, nnew;
 	const char *server;
 	char *nl, *why;
 	int r, i;
@@ -357,9 +357,12 @@ ctl_drain(const char *path, int ac, char **av)
 	if (nl != NULL)
 		fputs(nl + 1, stdout);
 	why = strstr(st, "why=");
-	printf("drain of %s: %ld sessions, %ld moved, %ld failed%s%s\n",
-	    server, total, moved, failed, why != NULL ? "; " : "",
-	    why != NULL ? why + 4 : "");
+	nnew = ctl_field(st, "new=");
+	printf("drain of %s: %ld sessions, %ld moved, %ld failed",
+	    server, total, moved, failed);
+	if (nnew > 0)
+		printf(", %ld new connections sent to this host", nnew);
+	printf("%s%s\n", why != NULL ? "; " : "", why != NULL ? why + 4 : "");
 	r = strstr(st, "phase=taken-over") == NULL ? 2 :
 	    failed > 0 ? 1 : 0;
 	free(st);

@@ -106,6 +106,7 @@ struct tk_conn {
 	/* drain: rebuilt from the sshd's own final state */
 	int			 drained;
 	int64_t			 drain_stop_us;	/* the sshd stopped it */
+	int			 handshake;	/* SYN only: nothing to move */
 };
 
 /* One connection's drain records, reassembled (docs/drain.md). */
@@ -756,6 +757,7 @@ tk_snapshot(struct tk_server *ts)
 		    c->state == TCPTRACK_SYN_RECEIVED) {
 			/* Nothing to rebuild; no listener refuses the retry. */
 			k->fate = TK_RESET;
+			k->handshake = 1;
 			snprintf(k->reason, sizeof(k->reason), "handshake "
 			    "under way: the client's next SYN is refused");
 			continue;
@@ -2338,6 +2340,25 @@ tk_drain_cmd_done(void *arg, int ok, const char *result, const char *output)
 		log_warn("%s: drain command failed (%s), but %zu sessions have "
 		    "left the server: taking them over", ts->cs->name,
 		    ts->fence_result, done);
+	else {
+		/*
+		 * Logins that were in progress when the drain began finish
+		 * before the sessions are stopped (the drain command holds
+		 * new connections back meanwhile): count them too.
+		 */
+		struct tk_expect e;
+
+		memset(&e, 0, sizeof(e));
+		e.t = t;
+		e.server = (size_t)(ts - t->srv);
+		watch_foreach_conn(t->watch, tk_expect_cb, &e);
+		if (e.n > ts->drain_expected) {
+			log_info("%s: drain: %zu sessions now (%zu logged in "
+			    "meanwhile)", ts->cs->name, e.n,
+			    e.n - ts->drain_expected);
+			ts->drain_expected = e.n;
+		}
+	}
 	tk_set_phase(ts, TK_DRAINING, "waiting for the sessions' states "
 	    "(%zu of %zu)", done, ts->drain_expected);
 	ts->drain_deadline = ev_now(t->loop) + ts->cs->drain_timeout;
@@ -2432,7 +2453,7 @@ int
 takeover_drain_status(struct takeover *t, size_t server, struct buf *out)
 {
 	struct tk_server *ts;
-	size_t i, moved = 0, failed = 0, pending = 0;
+	size_t i, moved = 0, failed = 0, pending = 0, hs = 0;
 	int over;
 
 	if (t == NULL || server >= t->conf->nservers) {
@@ -2445,7 +2466,9 @@ takeover_drain_status(struct takeover *t, size_t server, struct buf *out)
 	for (i = 0; i < ts->nconns; i++) {
 		const struct tk_conn *k = &ts->conns[i];
 
-		if (k->fate == TK_RECOVERED)
+		if (k->handshake)
+			hs++;	/* a new connection, not a session */
+		else if (k->fate == TK_RECOVERED)
 			moved++;
 		else if (k->fate == TK_PENDING || k->fate == TK_STARTING)
 			pending++;
@@ -2453,9 +2476,9 @@ takeover_drain_status(struct takeover *t, size_t server, struct buf *out)
 			failed++;
 	}
 	buf_putf(out, "phase=%s over=%d total=%zu states=%zu moved=%zu "
-	    "failed=%zu pending=%zu why=%s\n", tk_phase_str(ts->phase), over,
-	    ts->nconns > 0 ? ts->nconns : ts->drain_expected,
-	    tk_drains_complete(ts), moved, failed, pending, ts->why);
+	    "failed=%zu pending=%zu new=%zu why=%s\n", tk_phase_str(ts->phase),
+	    over, ts->nconns > 0 ? ts->nconns - hs : ts->drain_expected,
+	    tk_drains_complete(ts), moved, failed, pending, hs, ts->why);
 	if (!over)
 		return 0;
 	for (i = 0; i < ts->nconns; i++) {
@@ -2463,7 +2486,11 @@ takeover_drain_status(struct takeover *t, size_t server, struct buf *out)
 		int64_t from = k->drained && k->drain_stop_us > 0 ?
 		    k->drain_stop_us : ts->row.dead_us;
 
-		if (k->fate == TK_RECOVERED)
+		if (k->handshake)
+			buf_putf(out, "conn %s:%u new: a handshake under way "
+			    "(its next SYN goes to this host)\n",
+			    k->client_str, k->cport);
+		else if (k->fate == TK_RECOVERED)
 			buf_putf(out, "conn %s:%u moved %s outage_ms=%.1f\n",
 			    k->client_str, k->cport, k->drained ?
 			    "exact" : "from-capture",
