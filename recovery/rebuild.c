@@ -218,15 +218,18 @@ rebuild_plan_reset(const struct tcptrack_conn *c, struct rebuild_plan *p)
 	/*
 	 * The RST must carry exactly the sequence number the client expects
 	 * next: the latest ack it sent, or failing that the end of what the
-	 * server sent.
+	 * server sent.  A connection resumed after a restart and silent since
+	 * has only the positions saved before it (exact if nothing moved
+	 * since; else near them: an RST in the client's window draws a
+	 * challenge ACK, which the closed socket answers with an exact RST).
 	 */
 	if (cd->segments > 0 && cd->last_ack != 0)
 		rc->snd_una = cd->last_ack;
-	else if (sd->segments > 0)
+	else if (sd->segments > 0 || c->resumed)
 		rc->snd_una = tcptrack_seq(c, S2C, sd->delivered);
 	else
 		return -1;
-	if (cd->segments > 0)
+	if (cd->segments > 0 || (c->resumed && sd->segments == 0))
 		rc->rcv_nxt = tcptrack_seq(c, C2S, cd->delivered);
 	else
 		rc->rcv_nxt = sd->last_ack;

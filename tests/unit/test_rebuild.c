@@ -242,6 +242,34 @@ test_no_handshake(void **state)
 	fx_free(f);
 }
 
+/*
+ * A connection resumed after a restart and silent since (no segment seen):
+ * no plan, but an RST at the positions saved before the restart, not none.
+ */
+static void
+test_resumed_silent(void **state)
+{
+	struct fx *f = fx_new(1000, 2000);
+	struct tcptrack_handshake hs;
+	struct tcptrack_conn *c;
+	struct rebuild_plan p;
+	char why[160];
+
+	(void)state;
+	memset(&hs, 0, sizeof(hs));
+	hs.client = f->cli, hs.cport = 40000;
+	hs.server = f->srv, hs.sport = PORT;
+	hs.isn[C2S] = f->cisn, hs.isn[S2C] = f->sisn;
+	hs.ref_off[C2S] = 300, hs.ref_off[S2C] = 7000;
+	assert_non_null(c = tcptrack_resume(f->t, &hs, f->now));
+	assert_int_equal(rebuild_plan(c, f->now, &p, why, sizeof(why)), -1);
+	assert_int_equal(rebuild_plan_reset(c, &p), 0);
+	assert_true(p.reset_only);
+	assert_int_equal(p.rc.snd_una, 2000 + 1 + 7000);
+	assert_int_equal(p.rc.rcv_nxt, 1000 + 1 + 300);
+	fx_free(f);
+}
+
 /* A hole in the server's data the client may hold beyond: no plan. */
 static void
 test_server_hole(void **state)
@@ -377,6 +405,7 @@ main(void)
 		cmocka_unit_test(test_hold_answered),
 		cmocka_unit_test(test_sendq),
 		cmocka_unit_test(test_no_handshake),
+		cmocka_unit_test(test_resumed_silent),
 		cmocka_unit_test(test_server_hole),
 		cmocka_unit_test(test_client_gap),
 		cmocka_unit_test(test_range),
