@@ -59,16 +59,24 @@ rc_need_recovery() {
 # for ms_since), then lab crash.
 rc_crash() {
 	RC_CRASH_NS=$(now_ns)
-	awk -v n="$RC_CRASH_NS" 'BEGIN { printf "%.6f\n", n / 1e9 }' >"$TK_CRASH_FILE"
-	lab crash 2>/dev/null || fail "lab crash failed"
 	# The crash is when the server's port was cut, not when we asked for it
 	# (the lab script takes some ms to get there, and the server answers
 	# meanwhile): measurements and "after the crash" count from the cut.
+	# Until `lab crash` returns, the crash file is a link to the lab's cut
+	# file, written the moment the port is cut: a stream that ends before
+	# `lab crash` returns (a connection reset by the takeover) must not
+	# count from the time we asked.
+	rm -f "$SJ_LAB_DIR/cut" "$TK_CRASH_FILE"
+	ln -s "$SJ_LAB_DIR/cut" "$TK_CRASH_FILE"
+	lab crash 2>/dev/null || fail "lab crash failed"
 	local cut
 	if cut=$(cat "$SJ_LAB_DIR/cut" 2>/dev/null) && [[ -n $cut ]]; then
 		RC_CRASH_NS=$(awk -v c="$cut" 'BEGIN { printf "%.0f\n", c * 1e9 }')
-		printf '%s\n' "$cut" >"$TK_CRASH_FILE"
+		printf '%s\n' "$cut" >"$TK_CRASH_FILE.new"
+	else
+		awk -v n="$RC_CRASH_NS" 'BEGIN { printf "%.6f\n", n / 1e9 }' >"$TK_CRASH_FILE.new"
 	fi
+	mv -f "$TK_CRASH_FILE.new" "$TK_CRASH_FILE"	# replaces the link
 }
 
 # rc_wait_done TIMEOUT - the takeover is over and every taken-over
