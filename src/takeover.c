@@ -2293,15 +2293,66 @@ tk_expect_cb(void *arg, size_t server, struct tcptrack_conn *c)
 		e->n++;
 }
 
+/*
+ * Drained connections whose client stream the SSH tracker has not yet
+ * followed up to where the sshd had read (the capture lags under load, or
+ * waits for the keys of the last rekey): their setup log is not complete.
+ */
+struct tk_lag {
+	struct takeover		*t;
+	struct tk_server	*ts;
+	size_t			 server, n;
+};
+
+static int
+tk_drain_lags(struct sshtrack *st, const struct tcptrack_conn *c,
+    const struct drainrec *d)
+{
+	const struct tcptrack_dir *cd = &c->dir[TCPTRACK_C2S];
+	struct sshtrack_info si;
+	uint32_t resume_seq;
+	uint64_t resume;
+
+	if (sshtrack_status(st, c, &si) != 0 || !cd->syn_seen)
+		return 0;	/* it will fail anyway: do not wait for it */
+	resume_seq = d->rcv_nxt - (uint32_t)(d->dir[0].raw_len +
+	    d->recvq_len);
+	resume = tcptrack_unwrap(resume_seq - (cd->isn + 1), cd->delivered);
+	return si.dir[SSHTRACK_C2S].packet_end < resume;
+}
+
+static void
+tk_lag_cb(void *arg, size_t server, struct tcptrack_conn *c)
+{
+	struct tk_lag *l = arg;
+	struct tk_drain *dr;
+
+	if (server != l->server || (dr = tk_drain_find(l->ts, c)) == NULL)
+		return;
+	if (tk_drain_lags(watch_sshtrack(l->t->watch), c, &dr->rec))
+		l->n++;
+}
+
 static void
 tk_drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct tk_server *ts = w->data;
 	size_t done = tk_drains_complete(ts);
+	struct tk_lag l;
 
 	(void)revents;
 	if (done < ts->drain_expected && ev_now(loop) < ts->drain_deadline)
 		return;
+	memset(&l, 0, sizeof(l));
+	l.t = ts->t;
+	l.ts = ts;
+	l.server = (size_t)(ts - ts->t->srv);
+	watch_foreach_conn(ts->t->watch, tk_lag_cb, &l);
+	if (l.n > 0 && ev_now(loop) < ts->drain_deadline)
+		return;		/* the capture catches up */
+	if (l.n > 0)
+		log_warn("%s: drain: the capture is still behind the sshd on "
+		    "%zu connections", ts->cs->name, l.n);
 	ev_timer_stop(loop, w);
 	log_notice("%s: drain: %zu of %zu sessions sent their state; taking "
 	    "over the address", ts->cs->name, done, ts->drain_expected);
