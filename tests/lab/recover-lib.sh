@@ -41,7 +41,7 @@ ${RC_SERVER_EXTRA:-}"
 	TK_DIR=$RC_DIR
 	TK_CRASH_FILE=$RC_DIR/crash-time
 	TM_SOCK=$RC_DIR/tmux.sock
-	RC_HOSTCMD="grep -o '$SJ_PREFIX-[a-z]*' /proc/net/dev"
+	RC_HOSTCMD="grep -o '$SJ_PREFIX-[a-z0-9]*' /proc/net/dev"
 	if [[ $SJ_RECOVER == yes ]]; then
 		note "SSH recovery configured (recover ssh, recovery sshd log $SJ_RECOVERY_SSHD_LOG)"
 	else
@@ -55,8 +55,8 @@ rc_need_recovery() {
 		skip "no SSH recovery to check (${SJ_RECOVER_WHY}); ran up to the crash"
 }
 
-# rc_crash - note the time (seconds, for the clients' summaries; RC_CRASH_NS
-# for ms_since), then lab crash.
+# rc_crash [WHICH] - note the time (seconds, for the clients' summaries;
+# RC_CRASH_NS for ms_since), then lab crash [WHICH] (srv, srv2, all).
 rc_crash() {
 	RC_CRASH_NS=$(now_ns)
 	# The crash is when the server's port was cut, not when we asked for it
@@ -68,7 +68,7 @@ rc_crash() {
 	# count from the time we asked.
 	rm -f "$SJ_LAB_DIR/cut" "$TK_CRASH_FILE"
 	ln -s "$SJ_LAB_DIR/cut" "$TK_CRASH_FILE"
-	lab crash 2>/dev/null || fail "lab crash failed"
+	lab crash ${1:+"$1"} 2>/dev/null || fail "lab crash ${1:-} failed"
 	local cut
 	if cut=$(cat "$SJ_LAB_DIR/cut" 2>/dev/null) && [[ -n $cut ]]; then
 		RC_CRASH_NS=$(awk -v c="$cut" 'BEGIN { printf "%.0f\n", c * 1e9 }')
