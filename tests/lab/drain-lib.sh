@@ -33,8 +33,12 @@ dr_lab_up() {
 # recovery sshd's configuration; log mon/listener.log.
 dr_mon_listener() {
 	lab_exec mon sysctl -qw net.ipv4.ip_nonlocal_bind=1 || fail "ip_nonlocal_bind"
-	sed "s|^PidFile .*|PidFile $SJ_LAB_DIR/mon/listener.pid|" "$SJ_RECOVERY_SSHD_CONFIG" \
-		>"$SJ_LAB_DIR/mon/listener_config"
+	# MaxStartups: the logins held back during a drain all retry their SYN
+	# at about the same time; sshd's default (10:30:100) drops some.
+	{
+		echo "MaxStartups 100:30:200"
+		sed "s|^PidFile .*|PidFile $SJ_LAB_DIR/mon/listener.pid|" "$SJ_RECOVERY_SSHD_CONFIG"
+	} >"$SJ_LAB_DIR/mon/listener_config"
 	lab_exec mon setsid "$SJ_RECOVERY_SSHD" -f "$SJ_LAB_DIR/mon/listener_config" \
 		-E "$SJ_LAB_DIR/mon/listener.log" </dev/null >/dev/null 2>&1 ||
 		fail "the -mon listener sshd does not start: $(tail -n 3 "$SJ_LAB_DIR/mon/listener.log" | tr '\n' '|')"
