@@ -104,6 +104,9 @@ resume_begin(struct resume *r)
 	r->batch = store_batch_begin(r->store) == 0;
 }
 
+/* Saves run every quarter second: a full disk says so every 10 s. */
+static struct log_ratelimit resume_rl = LOG_RATELIMIT_INIT(10);
+
 void
 resume_end(struct resume *r)
 {
@@ -111,8 +114,8 @@ resume_end(struct resume *r)
 		(void)store_batch_end(r->store);
 	r->batch = 0;
 	if (r->failed > 0)
-		log_warn("resume: %zu connections not saved (state file)",
-		    r->failed);
+		log_limited(&resume_rl, LOG_WARNING, "resume: %zu connections "
+		    "not saved (state file)", r->failed);
 }
 
 static int
@@ -243,9 +246,15 @@ resume_save(struct resume *r, size_t server, struct tcptrack_conn *c,
 		failed = resume_save_ssh(r, &n, c, ssh, log_changed) != 0;
 	else if (far)
 		failed = resume_save_refs(r, &n, c) != 0;
-	if (failed)
+	if (failed) {
+		/*
+		 * Put the handshake row again next time: it may have been
+		 * lost with a batch whose commit failed (a full disk), and
+		 * the sync point refers to it.
+		 */
+		c->saved = 0;
 		r->failed++;
-	else
+	} else
 		r->saved++;
 	return 1;
 }

@@ -517,7 +517,13 @@ store_end(struct store *st, int ok)
 	if (ok && sqlite3_exec(st->db, "COMMIT", NULL, NULL,
 	    NULL) == SQLITE_OK)
 		return 0;
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	/*
+	 * A COMMIT that failed for a full disk (or an I/O error) has rolled
+	 * the transaction back already: a ROLLBACK would fail too, and its
+	 * message ("no transaction is active") would hide the reason.
+	 */
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
 }
 
@@ -801,11 +807,15 @@ store_export_purge(struct store *st, int64_t before_us)
 
 /* Takeovers */
 
+/* Batches run every quarter second: a full disk says so every 10 s. */
+static struct log_ratelimit store_batch_rl = LOG_RATELIMIT_INIT(10);
+
 int
 store_batch_begin(struct store *st)
 {
 	if (store_begin(st) != 0) {
-		log_error("store: begin: %s", sqlite3_errmsg(st->db));
+		log_limited(&store_batch_rl, LOG_ERR, "store: %s: begin: %s",
+		    st->path, sqlite3_errmsg(st->db));
 		return -1;
 	}
 	return 0;
@@ -815,7 +825,8 @@ int
 store_batch_end(struct store *st)
 {
 	if (store_end(st, 1) != 0) {
-		log_error("store: commit: %s", sqlite3_errmsg(st->db));
+		log_limited(&store_batch_rl, LOG_ERR, "store: %s: commit: %s",
+		    st->path, sqlite3_errmsg(st->db));
 		return -1;
 	}
 	return 0;
