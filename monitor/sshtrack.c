@@ -349,25 +349,56 @@ unprotect(struct sshtrack_conn *sc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-unprotect(struct sshtrack_conn *sc, const char *fmt, ...)
+unprotect_v(struct sshtrack_conn *sc, struct log_ratelimit *rl,
+    const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void
+unprotect_v(struct sshtrack_conn *sc, struct log_ratelimit *rl,
+    const char *fmt, va_list ap)
 {
 	char who[80];
-	va_list ap;
 
 	if (sc->unprotectable)
 		return;
 	sc->unprotectable = 1;
 	sc->gen++;
-	va_start(ap, fmt);
 	vsnprintf(sc->reason, sizeof(sc->reason), fmt, ap);
-	va_end(ap);
-	log_info("sshtrack: %s: unprotectable: %s",
-	    pkt_endpoint_str(&sc->c->client, sc->c->cport, who, sizeof(who)),
-	    sc->reason);
+	pkt_endpoint_str(&sc->c->client, sc->c->cport, who, sizeof(who));
+	if (rl != NULL)
+		log_limited(rl, LOG_INFO, "sshtrack: %s: unprotectable: %s",
+		    who, sc->reason);
+	else
+		log_info("sshtrack: %s: unprotectable: %s", who, sc->reason);
 	if (!sc->hold_released) {
 		sc->hold_released = 1;
 		tcptrack_hold(sc->c, TCPTRACK_C2S, UINT64_MAX);
 	}
+}
+
+static void
+unprotect(struct sshtrack_conn *sc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	unprotect_v(sc, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* The same, with its line rate-limited (what anybody's packets can cause). */
+static void
+unprotect_limited(struct sshtrack_conn *sc, struct log_ratelimit *rl,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+unprotect_limited(struct sshtrack_conn *sc, struct log_ratelimit *rl,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	unprotect_v(sc, rl, fmt, ap);
+	va_end(ap);
 }
 
 /* A pointer to the next len bytes of b, consumed; bounds-checked. */
@@ -3677,13 +3708,17 @@ sshtrack_conn_end(struct sshtrack *st, struct tcptrack_conn *c)
  * segment.  Without the client's SYN, offsets are relative to a guess and
  * nothing says where packets start: stop before parsing anything.
  */
+/* A segment from any address makes one: a flood of them, one line per 10 s. */
+static struct log_ratelimit pickup_rl = LOG_RATELIMIT_INIT(10);
+
 static int
 pickup_check(struct sshtrack_conn *sc)
 {
 	if (!sc->started) {
 		sc->started = 1;
 		if (!sc->c->dir[TCPTRACK_C2S].syn_seen) {
-			unprotect(sc, "connection picked up mid-stream");
+			unprotect_limited(sc, &pickup_rl,
+			    "connection picked up mid-stream");
 			dir_stop(sc, SSHTRACK_C2S);
 			dir_stop(sc, SSHTRACK_S2C);
 		}
