@@ -24,6 +24,14 @@
 #define TCPTRACK_WINDOW_SANITY	(1ULL << 30)
 /* An emptied retention buffer larger than this is given back. */
 #define TCPTRACK_IDLE_KEEP	4096
+/*
+ * A full table makes room by evicting the stalest connection that cannot
+ * be protected anyway (no handshake seen, or a handshake silent this long)
+ * among the next hash buckets' (in turn), once this many connections were
+ * looked at and one can go (or every bucket was).
+ */
+#define TCPTRACK_EVICT_LOOK	64
+#define TCPTRACK_EVICT_SYN_IDLE	5.0
 
 struct tcptrack_watch {
 	struct pkt_addr	addr;
@@ -40,6 +48,7 @@ struct tcptrack {
 	struct tcptrack_conn	*all;
 	size_t			 nconns;
 	uint64_t		 next_id;
+	unsigned		 evict_next;	/* the next bucket to look at */
 };
 
 void
@@ -51,6 +60,7 @@ tcptrack_limits_default(struct tcptrack_limits *lim)
 	lim->syn_timeout = 30.0;
 	lim->fin_timeout = 60.0;
 	lim->resume_timeout = 3600.0;
+	lim->midstream_timeout = 300.0;
 }
 
 struct tcptrack *
@@ -188,6 +198,42 @@ tcptrack_free(struct tcptrack *t)
 	free(t);
 }
 
+/*
+ * The table is full: end the stalest connection that cannot be protected
+ * anyway, among a few buckets' (0), or find none (-1).  Anybody's segments
+ * to a watched port make connections picked up mid-stream, and spoofed SYNs
+ * handshakes that never complete: they must not keep a real one out.
+ */
+static int
+tcptrack_evict(struct tcptrack *t, double now)
+{
+	struct tcptrack_conn *c, *victim = NULL;
+	size_t looked = 0;
+	int i;
+
+	for (i = 0; i < TCPTRACK_HASH_SIZE; i++) {
+		if (looked >= TCPTRACK_EVICT_LOOK &&
+		    (victim != NULL || looked >= 4 * TCPTRACK_EVICT_LOOK))
+			break;
+		c = t->hash[t->evict_next++ % TCPTRACK_HASH_SIZE];
+		for (; c != NULL; c = c->hnext) {
+			looked++;
+			if (!((c->unprotectable == TCPTRACK_NO_HANDSHAKE &&
+			    !c->resumed) ||
+			    ((c->state == TCPTRACK_SYN_SENT ||
+			    c->state == TCPTRACK_SYN_RECEIVED) &&
+			    now - c->last_time > TCPTRACK_EVICT_SYN_IDLE)))
+				continue;
+			if (victim == NULL || c->last_time < victim->last_time)
+				victim = c;
+		}
+	}
+	if (victim == NULL)
+		return -1;
+	tcptrack_conn_end(t, victim, "evicted: too many connections");
+	return 0;
+}
+
 static struct tcptrack_conn *
 tcptrack_conn_new(struct tcptrack *t, const struct pkt_addr *client,
     uint16_t cport, const struct pkt_addr *server, uint16_t sport, double now)
@@ -196,7 +242,7 @@ tcptrack_conn_new(struct tcptrack *t, const struct pkt_addr *client,
 	unsigned h;
 	int i;
 
-	if (t->nconns >= t->lim.max_conns)
+	if (t->nconns >= t->lim.max_conns && tcptrack_evict(t, now) != 0)
 		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
@@ -651,6 +697,11 @@ tcptrack_expire(struct tcptrack *t, double now)
 		    c->dir[1].resume_pending &&
 		    now - c->last_time > t->lim.resume_timeout)
 			tcptrack_conn_end(t, c, "not seen since the restart");
+		else if (c->state == TCPTRACK_ESTABLISHED && !c->resumed &&
+		    c->unprotectable == TCPTRACK_NO_HANDSHAKE &&
+		    now - c->last_time > t->lim.midstream_timeout)
+			tcptrack_conn_end(t, c, "picked up mid-stream, then "
+			    "silent");
 	}
 }
 

@@ -166,6 +166,7 @@ struct tcptrack_limits {
 	double	syn_timeout;	/* handshake never completed */
 	double	fin_timeout;	/* after a FIN, silence this long ends it */
 	double	resume_timeout;	/* resumed and never seen: forgotten */
+	double	midstream_timeout; /* picked up mid-stream, then silent */
 };
 
 struct tcptrack;

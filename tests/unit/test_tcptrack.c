@@ -633,6 +633,75 @@ test_resume_timeout(void **state)
 	fx_free(g);
 }
 
+/* A segment of a connection never seen (no SYN), from client port cport. */
+static int
+stray(struct fx *f, uint16_t cport, uint8_t flags)
+{
+	struct pkt_tcp p;
+
+	memset(&p, 0, sizeof(p));
+	p.src = f->cli, p.sport = cport, p.dst = f->srv, p.dport = 22;
+	p.seq = 12345, p.ack = 678;
+	p.flags = flags;
+	p.payload = (const uint8_t *)"junk";
+	p.len = p.wire_len = 4;
+	f->now += 0.001;
+	return tcptrack_feed(f->t, &p, f->now);
+}
+
+/*
+ * Connections picked up mid-stream (anybody's segments make them) are
+ * forgotten once silent for midstream_timeout, and give way to a new
+ * connection when the table is full; real ones do neither.
+ */
+static void
+test_midstream_bounded(void **state)
+{
+	struct tcptrack_limits lim;
+	struct fx *f;
+	uint16_t p;
+
+	(void)state;
+	tcptrack_limits_default(&lim);
+	lim.max_conns = 4;
+	lim.midstream_timeout = 60;
+	f = fx_new(1, 2, &lim);
+	handshake(f);				/* port 40000: a real one */
+	for (p = 50000; p < 50003; p++)
+		assert_int_equal(stray(f, p, PKT_ACK), 0);
+	assert_int_equal(tcptrack_count(f->t), 4);
+	/* Full: a new SYN evicts the stalest stray, not the real one. */
+	{
+		struct pkt_tcp syn;
+
+		memset(&syn, 0, sizeof(syn));
+		syn.src = f->cli, syn.sport = 40001;
+		syn.dst = f->srv, syn.dport = 22;
+		syn.flags = PKT_SYN;
+		f->now += 0.001;
+		assert_int_equal(tcptrack_feed(f->t, &syn, f->now), 0);
+	}
+	assert_int_equal(tcptrack_count(f->t), 4);
+	assert_string_equal(f->s->why, "evicted: too many connections");
+	assert_null(tcptrack_find(f->t, &f->cli, 50000, &f->srv, 22));
+	assert_non_null(tcptrack_find(f->t, &f->cli, 40000, &f->srv, 22));
+	assert_non_null(tcptrack_find(f->t, &f->cli, 40001, &f->srv, 22));
+	/* More strays: the other two go, then nothing is evictable. */
+	assert_int_equal(stray(f, 50010, PKT_ACK), 0);
+	assert_int_equal(stray(f, 50011, PKT_ACK), 0);
+	assert_int_equal(tcptrack_count(f->t), 4);
+	assert_non_null(tcptrack_find(f->t, &f->cli, 40000, &f->srv, 22));
+	assert_non_null(tcptrack_find(f->t, &f->cli, 40001, &f->srv, 22));
+	/* Silent strays expire; the real connection stays. */
+	tcptrack_expire(f->t, f->now + 59);
+	assert_int_equal(tcptrack_count(f->t), 3);	/* the SYN timed out */
+	tcptrack_expire(f->t, f->now + 61);
+	assert_int_equal(tcptrack_count(f->t), 1);
+	assert_string_equal(f->s->why, "picked up mid-stream, then silent");
+	assert_non_null(tcptrack_find(f->t, &f->cli, 40000, &f->srv, 22));
+	fx_free(f);
+}
+
 int
 main(void)
 {
@@ -651,6 +720,7 @@ main(void)
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_resume_wrap),
 		cmocka_unit_test(test_resume_timeout),
+		cmocka_unit_test(test_midstream_bounded),
 	};
 
 	return cmocka_run_group_tests_name("tcptrack", tests, NULL, NULL);
