@@ -41,11 +41,12 @@ fl_port_of_pid() {
 fl_field() {
 	local j
 	j=$($SJ_CTL connections --json) || fail "securejeebsctl connections --json failed"
-	"$TK_PY" -c '
+	SJ_CLI_IP=$SJ_CLI_IP "$TK_PY" -c '
 import json, os, sys
 cs = json.load(sys.stdin)
-def port(p, srv=os.environ.get("FL_SRV") or None):
-    m = [c for c in cs if c.get("client_port") == int(p) and (srv is None or c["server"] == srv)]
+def port(p, srv=os.environ.get("FL_SRV") or None, cli=os.environ.get("SJ_CLI_IP")):
+    m = [c for c in cs if c.get("client_port") == int(p) and (srv is None or c["server"] == srv)
+         and (not cli or c.get("client_addr") == cli)]
     for key in ("takeover", "tcp"):
         for c in m:
             if c.get(key):
@@ -57,7 +58,7 @@ print(eval(sys.argv[1]))' "$1" <<<"$j"
 # fl_fate PORT [SERVER] - "fate<TAB>why" of the taken-over connection from
 # client port PORT (of SERVER), or "none<TAB>" if it was not taken over.
 fl_fate() {
-	FL_SRV=${2:-} fl_field "(lambda c: (c['takeover']['fate'] + '\t' + (c['takeover'].get('why') or '')) if c and c.get('takeover') else 'none\t')(port($1))"
+	FL_SRV=${2:-} SJ_CLI_IP=$SJ_CLI_IP fl_field "(lambda c: (c['takeover']['fate'] + '\t' + (c['takeover'].get('why') or '')) if c and c.get('takeover') else 'none\t')(port($1))"
 }
 
 # fl_expect_fate PORT FATE-ERE [WHY-ERE] [SERVER] - the fate of PORT's
@@ -122,3 +123,7 @@ fl_start_daemon() {
 	_fl_answers() { kill -0 "$pid" 2>/dev/null && $SJ_CTL status >/dev/null 2>&1; }
 	wait_for 10 _fl_answers || fail "securejeebsd (pid $pid) does not answer on its control socket: $(tail -n 3 "$SJ_JEEBSD_LOG" | tr '\n' '|')"
 }
+
+# fl_last_line TEXT - its last non-empty line (carriage returns dropped),
+# or nothing.
+fl_last_line() { tr -d '\r' <<<"$1" | { grep -v '^[[:space:]]*$' || true; } | tail -n 1; }
