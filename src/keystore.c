@@ -20,8 +20,37 @@ struct keystore_entry {
 	struct keystore_conn	 info;
 	size_t			 server;	/* index in conf->servers */
 	struct seal_keyrec	*kr;		/* newest keys, or NULL */
+	/*
+	 * Keys a newer record replaced, newest first: the tracker reads the
+	 * capture behind the records and may still need them
+	 * (keystore_find_tuple_kex).
+	 */
+	struct seal_keyrec	*old[KEYSTORE_OLD_KEYS];
+	size_t			 nold;
 	struct keystore_entry	*next;		/* hash chain */
 };
+
+/* Wipe the replaced keys of e from index i on. */
+static void
+keystore_old_drop(struct keystore_entry *e, size_t i)
+{
+	while (e->nold > i)
+		seal_keyrec_free(e->old[--e->nold]);
+}
+
+/* e->kr is replaced: keep it for a tracker that is behind. */
+static void
+keystore_old_push(struct keystore_entry *e)
+{
+	if (e->kr == NULL)
+		return;
+	if (e->nold == KEYSTORE_OLD_KEYS)
+		keystore_old_drop(e, KEYSTORE_OLD_KEYS - 1);
+	memmove(e->old + 1, e->old, e->nold * sizeof(e->old[0]));
+	e->old[0] = e->kr;
+	e->nold++;
+	e->kr = NULL;
+}
 
 struct keystore {
 	struct store		*store;
@@ -195,6 +224,7 @@ keystore_grow(struct keystore *ks)
 static void
 keystore_entry_free(struct keystore_entry *e)
 {
+	keystore_old_drop(e, 0);
 	seal_keyrec_free(e->kr);
 	explicit_bzero(e, sizeof(*e));
 	free(e);
@@ -673,11 +703,12 @@ keystore_put(struct keystore *ks, size_t server,
 	}
 	/* The state file has it: now memory follows. */
 	e->info = next;
-	if (!kr->drain) {
+	if (kr->closed) {
+		keystore_old_drop(e, 0);
 		seal_keyrec_free(e->kr);
 		e->kr = NULL;
-	}
-	if (!kr->closed && !kr->drain) {
+	} else if (!kr->drain) {
+		keystore_old_push(e);
 		e->kr = kr;
 		kr = NULL;
 	}
@@ -715,8 +746,8 @@ keystore_set_drain_listener(struct keystore *ks, keystore_listener_fn fn,
 	ks->drain_listener_arg = arg;
 }
 
-const struct seal_keyrec *
-keystore_find_tuple(struct keystore *ks, size_t server, uint8_t family,
+static struct keystore_entry *
+keystore_find_tuple_entry(struct keystore *ks, size_t server, uint8_t family,
     const struct seal_endpoint *client, const struct seal_endpoint *service)
 {
 	struct keystore_entry *e;
@@ -733,7 +764,41 @@ keystore_find_tuple(struct keystore *ks, size_t server, uint8_t family,
 			    memcmp(e->info.service.addr, service->addr,
 			    alen) != 0)
 				continue;
-			return e->kr;
+			return e;
+		}
+	return NULL;
+}
+
+const struct seal_keyrec *
+keystore_find_tuple(struct keystore *ks, size_t server, uint8_t family,
+    const struct seal_endpoint *client, const struct seal_endpoint *service)
+{
+	struct keystore_entry *e;
+
+	e = keystore_find_tuple_entry(ks, server, family, client, service);
+	return e != NULL ? e->kr : NULL;
+}
+
+const struct seal_keyrec *
+keystore_find_tuple_kex(struct keystore *ks, size_t server, uint8_t family,
+    const struct seal_endpoint *client, const struct seal_endpoint *service,
+    uint32_t kex_number)
+{
+	struct keystore_entry *e;
+	size_t i;
+
+	e = keystore_find_tuple_entry(ks, server, family, client, service);
+	if (e == NULL)
+		return NULL;
+	if (e->kr->kex_number == kex_number) {
+		keystore_old_drop(e, 0);
+		return e->kr;
+	}
+	for (i = 0; i < e->nold; i++)
+		if (e->old[i]->kex_number == kex_number) {
+			/* Older ones are past: the tracker never goes back. */
+			keystore_old_drop(e, i + 1);
+			return e->old[i];
 		}
 	return NULL;
 }

@@ -23,6 +23,7 @@
 #define KEYSTORE_ERR_STATE	-4	/* record does not follow the last */
 
 #define KEYSTORE_MAX_CONNS	65536	/* open and ended, in memory */
+#define KEYSTORE_OLD_KEYS	4	/* replaced key records kept per connection */
 /* How long an ended connection stays listed when export_max_age is 0. */
 #define KEYSTORE_CLOSED_LINGER	600
 
@@ -125,6 +126,17 @@ void	keystore_set_drain_listener(struct keystore *ks,
 const struct seal_keyrec *keystore_find_tuple(struct keystore *ks,
 	    size_t server, uint8_t family, const struct seal_endpoint *client,
 	    const struct seal_endpoint *service);
+/*
+ * The key record of KEX kex_number of that open connection: the newest, or
+ * one a newer record replaced (the last KEYSTORE_OLD_KEYS are kept: a
+ * tracker behind the records needs them), or NULL.  Replaced records of
+ * earlier KEXs are wiped: the tracker asks for each KEX in order, and
+ * both directions of a connection have passed KEX n - 1 when one asks
+ * for KEX n.
+ */
+const struct seal_keyrec *keystore_find_tuple_kex(struct keystore *ks,
+	    size_t server, uint8_t family, const struct seal_endpoint *client,
+	    const struct seal_endpoint *service, uint32_t kex_number);
 /* The key record held for (server, conn_id), or NULL. */
 const struct seal_keyrec *keystore_get(struct keystore *ks, size_t server,
 	    uint64_t conn_id);

@@ -329,6 +329,66 @@ test_counters_login_end(void **state)
 	assert_false(fx_file_has_keys(dbpath, &kr1));
 }
 
+/*
+ * Records ahead of the capture: the tracker asks for the keys of an earlier
+ * KEX after newer records replaced them (lab 016 under load).
+ */
+static void
+test_replaced_keys(void **state)
+{
+	struct env e;
+	struct seal_keyrec kr[KEYSTORE_OLD_KEYS + 3], end;
+	struct seal_endpoint cli, svc;
+	const struct seal_keyrec *got;
+	uint32_t i, n = KEYSTORE_OLD_KEYS + 3;
+
+	(void)state;
+	env_wipe();
+	env_open(&e, "web1.pub", 600);
+	for (i = 0; i < n; i++) {
+		fx_keyrec(&kr[i], 7, i, i == 0);
+		assert_int_equal(put(&e, 0, &kr[i], 0), KEYSTORE_OK);
+	}
+	cli = kr[0].client;
+	svc = kr[0].server;
+	got = keystore_find_tuple(e.ks, 0, SEAL_AF_INET, &cli, &svc);
+	assert_keys_equal(got, &kr[n - 1]);
+	/* The newest and KEYSTORE_OLD_KEYS replaced ones are there... */
+	assert_null(keystore_find_tuple_kex(e.ks, 0, SEAL_AF_INET, &cli, &svc,
+	    n - 2 - KEYSTORE_OLD_KEYS));
+	assert_null(keystore_find_tuple_kex(e.ks, 1, SEAL_AF_INET, &cli, &svc,
+	    n - 2));			/* other server */
+	got = keystore_find_tuple_kex(e.ks, 0, SEAL_AF_INET, &cli, &svc,
+	    n - 1 - KEYSTORE_OLD_KEYS);
+	assert_keys_equal(got, &kr[n - 1 - KEYSTORE_OLD_KEYS]);
+	got = keystore_find_tuple_kex(e.ks, 0, SEAL_AF_INET, &cli, &svc,
+	    n - 3);
+	assert_keys_equal(got, &kr[n - 3]);
+	/* ...and asking for a KEX wipes the earlier ones. */
+	assert_null(keystore_find_tuple_kex(e.ks, 0, SEAL_AF_INET, &cli, &svc,
+	    n - 4));
+	got = keystore_find_tuple_kex(e.ks, 0, SEAL_AF_INET, &cli, &svc,
+	    n - 2);
+	assert_keys_equal(got, &kr[n - 2]);
+	got = keystore_find_tuple_kex(e.ks, 0, SEAL_AF_INET, &cli, &svc,
+	    n - 1);
+	assert_keys_equal(got, &kr[n - 1]);
+	assert_null(keystore_find_tuple_kex(e.ks, 0, SEAL_AF_INET, &cli, &svc,
+	    n - 2));
+	assert_null(keystore_find_tuple_kex(e.ks, 0, SEAL_AF_INET, &cli, &svc,
+	    n));
+	/* The end notice wipes them all. */
+	fx_keyrec(&kr[0], 7, n, 0);
+	assert_int_equal(put(&e, 0, &kr[0], 0), KEYSTORE_OK);
+	fx_endrec(&end, 7, n + 1);
+	assert_int_equal(put(&e, 0, &end, 0), KEYSTORE_OK);
+	assert_null(keystore_find_tuple_kex(e.ks, 0, SEAL_AF_INET, &cli, &svc,
+	    n - 1));
+	assert_null(keystore_find_tuple_kex(e.ks, 0, SEAL_AF_INET, &cli, &svc,
+	    n));
+	env_close(&e);
+}
+
 struct walk {
 	int	 n;
 	char	 names[8][8];
@@ -503,6 +563,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys_load),
 		cmocka_unit_test(test_counters_login_end),
+		cmocka_unit_test(test_replaced_keys),
 		cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_store_failure),
