@@ -186,6 +186,7 @@ struct tk_server {
 	ev_timer		 drain_timer;
 	double			 drain_deadline;
 	int			 drain_cmd_failed;
+	char			 drain_output[FENCE_OUTPUT_MAX * 3 + 1];
 };
 
 struct takeover {
@@ -2727,6 +2728,7 @@ tk_drain_cmd_done(void *arg, int ok, const char *result, const char *output)
 	    ts->cs->drain_command, result, output[0] != '\0' ? ": " : "",
 	    output);
 	ts->row.fence_result = ts->fence_result;
+	snprintf(ts->drain_output, sizeof(ts->drain_output), "%s", output);
 	if (!ok && done == 0) {
 		/* Nothing left the server: it keeps its sessions. */
 		ts->drain_cmd_failed = 1;
@@ -2812,6 +2814,7 @@ takeover_drain(struct takeover *t, size_t server, struct buf *out)
 	tk_drains_free(ts);
 	ts->draining = 1;
 	ts->drain_cmd_failed = 0;
+	ts->drain_output[0] = '\0';
 	tk_expect_count(t, server, 0, &e);
 	ts->drain_expected = e.n + e.nextra;
 	if (e.nextra > 0)
@@ -2884,6 +2887,12 @@ takeover_drain_status(struct takeover *t, size_t server, struct buf *out)
 	    tk_drains_complete(ts), moved, failed, pending, hs, ts->why);
 	if (!over)
 		return 0;
+	/*
+	 * A drain called off: the drain command says why, and which
+	 * sessions held the address (docs/drain.md "Failback").
+	 */
+	if (ts->drain_cmd_failed && ts->drain_output[0] != '\0')
+		buf_putf(out, "drain command: %s\n", ts->drain_output);
 	for (i = 0; i < ts->nconns; i++) {
 		const struct tk_conn *k = &ts->conns[i];
 		int64_t from = k->drained && k->drain_stop_us > 0 ?
