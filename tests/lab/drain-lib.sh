@@ -29,22 +29,32 @@ dr_lab_up() {
 }
 
 # dr_mon_listener - the recovery host's own sshd listening on the service
-# IP (before it holds it: net.ipv4.ip_nonlocal_bind=1 in -mon), with the
-# recovery sshd's configuration; log mon/listener.log.
+# IP (before it holds it: net.ipv4.ip_nonlocal_bind=1 in -mon; in the
+# symmetric lab on every address instead, see there), with the recovery
+# sshd's configuration; log mon/listener.log.
 dr_mon_listener() {
-	lab_exec mon sysctl -qw net.ipv4.ip_nonlocal_bind=1 || fail "ip_nonlocal_bind"
+	local listen=$SJ_VIP
+	if [[ ${SJ_SYMMETRIC:-no} == yes ]]; then
+		# Symmetric roles: -mon is drained too, and the sshd's check that
+		# the address has left (a bind to it must fail) is fooled by
+		# ip_nonlocal_bind: listen on every address instead.
+		listen=0.0.0.0
+	else
+		lab_exec mon sysctl -qw net.ipv4.ip_nonlocal_bind=1 || fail "ip_nonlocal_bind"
+	fi
 	# MaxStartups: the logins held back during a drain all retry their SYN
 	# at about the same time; sshd's default (10:30:100) drops some.
 	{
 		echo "MaxStartups 100:30:200"
-		sed "s|^PidFile .*|PidFile $SJ_LAB_DIR/mon/listener.pid|" "$SJ_RECOVERY_SSHD_CONFIG"
+		sed -e "s|^PidFile .*|PidFile $SJ_LAB_DIR/mon/listener.pid|" \
+			-e "s|^ListenAddress .*|ListenAddress $listen|" "$SJ_RECOVERY_SSHD_CONFIG"
 	} >"$SJ_LAB_DIR/mon/listener_config"
 	lab_exec mon setsid "$SJ_RECOVERY_SSHD" -f "$SJ_LAB_DIR/mon/listener_config" \
 		-E "$SJ_LAB_DIR/mon/listener.log" </dev/null >/dev/null 2>&1 ||
 		fail "the -mon listener sshd does not start: $(tail -n 3 "$SJ_LAB_DIR/mon/listener.log" | tr '\n' '|')"
 	# shellcheck disable=SC2317
-	_dr_listening() { [[ -n $(lab_exec mon ss -Hltn "src $SJ_VIP:$SJ_PORT") ]]; }
-	wait_for 5 _dr_listening || fail "nothing listens on $SJ_VIP:$SJ_PORT in -mon"
+	_dr_listening() { [[ -n $(lab_exec mon ss -Hltn "src $listen:$SJ_PORT") ]]; }
+	wait_for 5 _dr_listening || fail "nothing listens on $listen:$SJ_PORT in -mon"
 }
 
 # dr_drain_bg - start `securejeebsctl drain web1`; its start time is the
