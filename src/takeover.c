@@ -197,9 +197,11 @@ struct takeover {
 	struct vip		*vip;
 	struct tk_server	 srv[CONF_MAX_SERVERS];
 	size_t			 starting;	/* hand-offs under way, all servers */
+	ev_timer		 addr_timer;	/* who holds each address */
 };
 
 static void tk_pump(struct takeover *t);
+static void tk_unpin_all(struct tk_server *ts);
 static void tk_drain_part(void *arg, size_t server,
     const struct keystore_conn *kc, const struct seal_keyrec *kr);
 static struct tk_drain *tk_drain_find(struct tk_server *ts,
@@ -386,6 +388,62 @@ takeover_new(struct ev_loop *loop, const struct conf *c, struct store *st,
 	return t;
 }
 
+/*
+ * Who holds each server's address, every TK_ADDR_CHECK s (symmetric roles,
+ * docs/drain.md "Failback"): a server whose address this host holds is not
+ * watched (its frames are this host's own); when the address leaves this
+ * host (a failback drained it back to the other host, an operator removed
+ * it), the server is watched again, from unknown health; when it appears
+ * on this host while the server is watched and no takeover is under way
+ * (the host's own service address, brought up after the daemon started),
+ * the server is no longer watched.
+ */
+#define TK_ADDR_CHECK	1.0	/* s */
+
+static void
+tk_addr_check_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct takeover *t = w->data;
+	char ip[INET6_ADDRSTRLEN];
+	size_t i;
+
+	(void)loop;
+	(void)revents;
+	if (t->vip == NULL)
+		return;
+	for (i = 0; i < t->conf->nservers && i < CONF_MAX_SERVERS; i++) {
+		struct tk_server *ts = &t->srv[i];
+		int released = watch_released(t->watch, i);
+
+		if (released && (ts->phase == TK_DONE ||
+		    ts->phase == TK_NONE) &&
+		    !vip_addr_present(t->vip, &ts->service)) {
+			conf_addr_str(&ts->cs->service_ip, ip, sizeof(ip));
+			log_notice("%s: its address %s left this host: "
+			    "watching it again", ts->cs->name, ip);
+			store_put_event(t->store, ts->cs->name, "address-left",
+			    "%s is no longer on this host: watching %s again",
+			    ip, ts->cs->name);
+			watch_unrelease(t->watch, i, "its address left this "
+			    "host; not seen since");
+			ts->draining = 0;
+			tk_set_phase(ts, TK_NONE, "its address %s left this "
+			    "host", ip);
+		} else if (!released && (ts->phase == TK_NONE ||
+		    ts->phase == TK_FENCE_FAILED) &&
+		    vip_addr_present(t->vip, &ts->service)) {
+			conf_addr_str(&ts->cs->service_ip, ip, sizeof(ip));
+			log_warn("%s: this host holds its address %s: not "
+			    "watching it", ts->cs->name, ip);
+			store_put_event(t->store, ts->cs->name, "address-here",
+			    "%s is on this host: %s not watched", ip,
+			    ts->cs->name);
+			watch_release(t->watch, i);
+			tk_set_phase(ts, TK_DONE, "this host holds %s", ip);
+		}
+	}
+}
+
 void
 takeover_start(struct takeover *t)
 {
@@ -409,6 +467,10 @@ takeover_start(struct takeover *t)
 		watch_release(t->watch, i);
 		tk_set_phase(ts, TK_DONE, "this host holds %s already", ip);
 	}
+	ev_timer_init(&t->addr_timer, tk_addr_check_cb, TK_ADDR_CHECK,
+	    TK_ADDR_CHECK);
+	t->addr_timer.data = t;
+	ev_timer_start(t->loop, &t->addr_timer);
 }
 
 void
@@ -508,6 +570,7 @@ takeover_free(struct takeover *t)
 
 	if (t == NULL)
 		return;
+	ev_timer_stop(t->loop, &t->addr_timer);
 	for (i = 0; i < CONF_MAX_SERVERS; i++) {
 		struct tk_server *ts = &t->srv[i];
 
@@ -522,6 +585,32 @@ takeover_free(struct takeover *t)
 	}
 	vip_close(t->vip);
 	free(t);
+}
+
+/*
+ * Forget an earlier takeover's connections before a new one: their
+ * programs go on running, unwatched (after a failback took the address
+ * away, or a drain that was called off).
+ */
+static void
+tk_conns_release(struct tk_server *ts)
+{
+	struct takeover *t = ts->t;
+	size_t j;
+
+	ev_timer_stop(t->loop, &ts->announce);
+	if (ts->pins != NULL)
+		tk_unpin_all(ts);
+	for (j = 0; j < ts->nconns; j++) {
+		tk_conn_stop(t, &ts->conns[j]);
+	}
+	free(ts->conns);
+	free(ts->pins);
+	ts->conns = NULL;
+	ts->pins = NULL;
+	ts->nconns = ts->next = ts->starting = ts->npins = 0;
+	ts->announced = 0;
+	ts->unpinned = 0;
 }
 
 /* --- phase 1: fence --- */
@@ -656,13 +745,7 @@ takeover_dead(struct takeover *t, size_t server, const char *why)
 		    "over unfenced)");
 		return;
 	}
-	free(ts->conns);
-	free(ts->pins);
-	ts->conns = NULL;
-	ts->pins = NULL;
-	ts->nconns = ts->next = ts->starting = ts->npins = 0;
-	ts->announced = 0;
-	ts->unpinned = 0;
+	tk_conns_release(ts);
 	memset(&ts->row, 0, sizeof(ts->row));
 	snprintf(ts->cause, sizeof(ts->cause), "%s", why);
 	ts->fence_result[0] = '\0';
@@ -2804,13 +2887,7 @@ takeover_drain(struct takeover *t, size_t server, struct buf *out)
 		    ts->cs->name);
 		return -1;
 	}
-	free(ts->conns);
-	free(ts->pins);
-	ts->conns = NULL;
-	ts->pins = NULL;
-	ts->nconns = ts->next = ts->starting = ts->npins = 0;
-	ts->announced = 0;
-	ts->unpinned = 0;
+	tk_conns_release(ts);
 	tk_drains_free(ts);
 	ts->draining = 1;
 	ts->drain_cmd_failed = 0;
