@@ -401,47 +401,49 @@ takeover_new(struct ev_loop *loop, const struct conf *c, struct store *st,
 #define TK_ADDR_CHECK	1.0	/* s */
 
 static void
+tk_addr_check_one(struct takeover *t, size_t i)
+{
+	struct tk_server *ts = &t->srv[i];
+	char ip[INET6_ADDRSTRLEN];
+	int released = watch_released(t->watch, i);
+
+	if (t->vip == NULL)
+		return;
+	if (released && (ts->phase == TK_DONE || ts->phase == TK_NONE) &&
+	    !vip_addr_present(t->vip, &ts->service)) {
+		conf_addr_str(&ts->cs->service_ip, ip, sizeof(ip));
+		log_notice("%s: its address %s left this host: watching it "
+		    "again", ts->cs->name, ip);
+		store_put_event(t->store, ts->cs->name, "address-left", "%s is "
+		    "no longer on this host: watching %s again", ip,
+		    ts->cs->name);
+		watch_unrelease(t->watch, i, "its address left this host; not "
+		    "seen since");
+		ts->draining = 0;
+		tk_set_phase(ts, TK_NONE, "its address %s left this host", ip);
+	} else if (!released && (ts->phase == TK_NONE ||
+	    ts->phase == TK_FENCE_FAILED) &&
+	    vip_addr_present(t->vip, &ts->service)) {
+		conf_addr_str(&ts->cs->service_ip, ip, sizeof(ip));
+		log_warn("%s: this host holds its address %s: not watching it",
+		    ts->cs->name, ip);
+		store_put_event(t->store, ts->cs->name, "address-here", "%s is "
+		    "on this host: %s not watched", ip, ts->cs->name);
+		watch_release(t->watch, i);
+		tk_set_phase(ts, TK_DONE, "this host holds %s", ip);
+	}
+}
+
+static void
 tk_addr_check_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct takeover *t = w->data;
-	char ip[INET6_ADDRSTRLEN];
 	size_t i;
 
 	(void)loop;
 	(void)revents;
-	if (t->vip == NULL)
-		return;
-	for (i = 0; i < t->conf->nservers && i < CONF_MAX_SERVERS; i++) {
-		struct tk_server *ts = &t->srv[i];
-		int released = watch_released(t->watch, i);
-
-		if (released && (ts->phase == TK_DONE ||
-		    ts->phase == TK_NONE) &&
-		    !vip_addr_present(t->vip, &ts->service)) {
-			conf_addr_str(&ts->cs->service_ip, ip, sizeof(ip));
-			log_notice("%s: its address %s left this host: "
-			    "watching it again", ts->cs->name, ip);
-			store_put_event(t->store, ts->cs->name, "address-left",
-			    "%s is no longer on this host: watching %s again",
-			    ip, ts->cs->name);
-			watch_unrelease(t->watch, i, "its address left this "
-			    "host; not seen since");
-			ts->draining = 0;
-			tk_set_phase(ts, TK_NONE, "its address %s left this "
-			    "host", ip);
-		} else if (!released && (ts->phase == TK_NONE ||
-		    ts->phase == TK_FENCE_FAILED) &&
-		    vip_addr_present(t->vip, &ts->service)) {
-			conf_addr_str(&ts->cs->service_ip, ip, sizeof(ip));
-			log_warn("%s: this host holds its address %s: not "
-			    "watching it", ts->cs->name, ip);
-			store_put_event(t->store, ts->cs->name, "address-here",
-			    "%s is on this host: %s not watched", ip,
-			    ts->cs->name);
-			watch_release(t->watch, i);
-			tk_set_phase(ts, TK_DONE, "this host holds %s", ip);
-		}
-	}
+	for (i = 0; i < t->conf->nservers && i < CONF_MAX_SERVERS; i++)
+		tk_addr_check_one(t, i);
 }
 
 void
@@ -2876,6 +2878,8 @@ takeover_drain(struct takeover *t, size_t server, struct buf *out)
 		buf_putf(out, "server %s has no drain_command", ts->cs->name);
 		return -1;
 	}
+	/* The address may have left this host since the last check. */
+	tk_addr_check_one(t, server);
 	if (ts->phase != TK_NONE && ts->phase != TK_FENCE_FAILED) {
 		buf_putf(out, "%s: a drain or takeover is under way or done "
 		    "(%s: %s)", ts->cs->name, tk_phase_str(ts->phase),
