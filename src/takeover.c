@@ -147,6 +147,7 @@ struct tk_expect {
 	struct tk_extra	*extra;		/* keystore only, one per tuple */
 	size_t		 nextra, aextra;
 	const char	*name;
+	size_t		 from_syn;	/* counted, tracked from the SYN on */
 };
 
 /* A neighbour entry pinned for the takeover. */
@@ -2653,6 +2654,8 @@ tk_expect_cb(void *arg, size_t server, struct tcptrack_conn *c)
 	    c->state == TCPTRACK_SYN_RECEIVED))
 		return;
 	e->n++;
+	if (c->dir[TCPTRACK_C2S].syn_seen)
+		e->from_syn++;
 	if (e->nlist == e->alist) {
 		size_t na = e->alist ? e->alist * 2 : 64;
 
@@ -2793,6 +2796,44 @@ tk_drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_warn("%s: drain: the capture is still behind the sshd on "
 		    "%zu connections", ts->cs->name, l.n);
 	ev_timer_stop(loop, w);
+	if (done == 0 && ts->ndrains == 0 && ts->drain_expected > 0) {
+		struct tk_expect e;
+		size_t from_syn;
+
+		tk_expect_count(ts->t, ts->idx, 0, &e);
+		from_syn = e.from_syn;
+		tk_expect_free(&e);
+		if (from_syn == 0) {
+			/*
+			 * Not one state arrived and the capture can rebuild
+			 * none of the sessions (after a failback it picked
+			 * them up mid-stream, or not at all): taking the
+			 * address would only reset them.  Leave it: the
+			 * drain command's watcher puts it back on the server
+			 * and calls the drain off, and the sessions whose
+			 * sshd did not send its state resume there.
+			 */
+			ts->drain_cmd_failed = 1;
+			ts->draining = 0;
+			log_error("%s: drain: none of %zu sessions sent its "
+			    "state and the capture can rebuild none of them: "
+			    "not taking the address (the drain command's "
+			    "watcher puts it back on %s)", ts->cs->name,
+			    ts->drain_expected, ts->cs->name);
+			store_put_event(ts->t->store, ts->cs->name,
+			    "drain-failed", "none of %zu sessions sent its "
+			    "state, the capture can rebuild none: address not "
+			    "taken, nothing moved", ts->drain_expected);
+			tk_set_phase(ts, TK_FENCE_FAILED, "no drain state "
+			    "from any of %zu sessions within %u s, and the "
+			    "capture can rebuild none: address not taken, "
+			    "nothing moved", ts->drain_expected,
+			    (unsigned)ts->cs->drain_timeout);
+			ts->row.done_us = store_now_us();
+			tk_row_save(ts);
+			return;
+		}
+	}
 	log_notice("%s: drain: %zu of %zu sessions sent their state; taking "
 	    "over the address", ts->cs->name, done, ts->drain_expected);
 	store_put_event(ts->t->store, ts->cs->name, "drain-states", "%zu of "
