@@ -147,6 +147,7 @@ struct tk_expect {
 	struct tk_extra	*extra;		/* keystore only, one per tuple */
 	size_t		 nextra, aextra;
 	const char	*name;
+	size_t		 from_syn;	/* counted, tracked from the SYN on */
 };
 
 /* A neighbour entry pinned for the takeover. */
@@ -197,9 +198,11 @@ struct takeover {
 	struct vip		*vip;
 	struct tk_server	 srv[CONF_MAX_SERVERS];
 	size_t			 starting;	/* hand-offs under way, all servers */
+	ev_timer		 addr_timer;	/* who holds each address */
 };
 
 static void tk_pump(struct takeover *t);
+static void tk_unpin_all(struct tk_server *ts);
 static void tk_drain_part(void *arg, size_t server,
     const struct keystore_conn *kc, const struct seal_keyrec *kr);
 static struct tk_drain *tk_drain_find(struct tk_server *ts,
@@ -386,6 +389,64 @@ takeover_new(struct ev_loop *loop, const struct conf *c, struct store *st,
 	return t;
 }
 
+/*
+ * Who holds each server's address, every TK_ADDR_CHECK s (symmetric roles,
+ * docs/drain.md "Failback"): a server whose address this host holds is not
+ * watched (its frames are this host's own); when the address leaves this
+ * host (a failback drained it back to the other host, an operator removed
+ * it), the server is watched again, from unknown health; when it appears
+ * on this host while the server is watched and no takeover is under way
+ * (the host's own service address, brought up after the daemon started),
+ * the server is no longer watched.
+ */
+#define TK_ADDR_CHECK	1.0	/* s */
+
+static void
+tk_addr_check_one(struct takeover *t, size_t i)
+{
+	struct tk_server *ts = &t->srv[i];
+	char ip[INET6_ADDRSTRLEN];
+	int released = watch_released(t->watch, i);
+
+	if (t->vip == NULL)
+		return;
+	if (released && (ts->phase == TK_DONE || ts->phase == TK_NONE) &&
+	    !vip_addr_present(t->vip, &ts->service)) {
+		conf_addr_str(&ts->cs->service_ip, ip, sizeof(ip));
+		log_notice("%s: its address %s left this host: watching it "
+		    "again", ts->cs->name, ip);
+		store_put_event(t->store, ts->cs->name, "address-left", "%s is "
+		    "no longer on this host: watching %s again", ip,
+		    ts->cs->name);
+		watch_unrelease(t->watch, i, "its address left this host; not "
+		    "seen since");
+		ts->draining = 0;
+		tk_set_phase(ts, TK_NONE, "its address %s left this host", ip);
+	} else if (!released && (ts->phase == TK_NONE ||
+	    ts->phase == TK_FENCE_FAILED) &&
+	    vip_addr_present(t->vip, &ts->service)) {
+		conf_addr_str(&ts->cs->service_ip, ip, sizeof(ip));
+		log_warn("%s: this host holds its address %s: not watching it",
+		    ts->cs->name, ip);
+		store_put_event(t->store, ts->cs->name, "address-here", "%s is "
+		    "on this host: %s not watched", ip, ts->cs->name);
+		watch_release(t->watch, i);
+		tk_set_phase(ts, TK_DONE, "this host holds %s", ip);
+	}
+}
+
+static void
+tk_addr_check_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct takeover *t = w->data;
+	size_t i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < t->conf->nservers && i < CONF_MAX_SERVERS; i++)
+		tk_addr_check_one(t, i);
+}
+
 void
 takeover_start(struct takeover *t)
 {
@@ -409,6 +470,10 @@ takeover_start(struct takeover *t)
 		watch_release(t->watch, i);
 		tk_set_phase(ts, TK_DONE, "this host holds %s already", ip);
 	}
+	ev_timer_init(&t->addr_timer, tk_addr_check_cb, TK_ADDR_CHECK,
+	    TK_ADDR_CHECK);
+	t->addr_timer.data = t;
+	ev_timer_start(t->loop, &t->addr_timer);
 }
 
 void
@@ -508,6 +573,7 @@ takeover_free(struct takeover *t)
 
 	if (t == NULL)
 		return;
+	ev_timer_stop(t->loop, &t->addr_timer);
 	for (i = 0; i < CONF_MAX_SERVERS; i++) {
 		struct tk_server *ts = &t->srv[i];
 
@@ -522,6 +588,32 @@ takeover_free(struct takeover *t)
 	}
 	vip_close(t->vip);
 	free(t);
+}
+
+/*
+ * Forget an earlier takeover's connections before a new one: their
+ * programs go on running, unwatched (after a failback took the address
+ * away, or a drain that was called off).
+ */
+static void
+tk_conns_release(struct tk_server *ts)
+{
+	struct takeover *t = ts->t;
+	size_t j;
+
+	ev_timer_stop(t->loop, &ts->announce);
+	if (ts->pins != NULL)
+		tk_unpin_all(ts);
+	for (j = 0; j < ts->nconns; j++) {
+		tk_conn_stop(t, &ts->conns[j]);
+	}
+	free(ts->conns);
+	free(ts->pins);
+	ts->conns = NULL;
+	ts->pins = NULL;
+	ts->nconns = ts->next = ts->starting = ts->npins = 0;
+	ts->announced = 0;
+	ts->unpinned = 0;
 }
 
 /* --- phase 1: fence --- */
@@ -656,13 +748,7 @@ takeover_dead(struct takeover *t, size_t server, const char *why)
 		    "over unfenced)");
 		return;
 	}
-	free(ts->conns);
-	free(ts->pins);
-	ts->conns = NULL;
-	ts->pins = NULL;
-	ts->nconns = ts->next = ts->starting = ts->npins = 0;
-	ts->announced = 0;
-	ts->unpinned = 0;
+	tk_conns_release(ts);
 	memset(&ts->row, 0, sizeof(ts->row));
 	snprintf(ts->cause, sizeof(ts->cause), "%s", why);
 	ts->fence_result[0] = '\0';
@@ -2568,6 +2654,8 @@ tk_expect_cb(void *arg, size_t server, struct tcptrack_conn *c)
 	    c->state == TCPTRACK_SYN_RECEIVED))
 		return;
 	e->n++;
+	if (c->dir[TCPTRACK_C2S].syn_seen)
+		e->from_syn++;
 	if (e->nlist == e->alist) {
 		size_t na = e->alist ? e->alist * 2 : 64;
 
@@ -2708,6 +2796,44 @@ tk_drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_warn("%s: drain: the capture is still behind the sshd on "
 		    "%zu connections", ts->cs->name, l.n);
 	ev_timer_stop(loop, w);
+	if (done == 0 && ts->ndrains == 0 && ts->drain_expected > 0) {
+		struct tk_expect e;
+		size_t from_syn;
+
+		tk_expect_count(ts->t, ts->idx, 0, &e);
+		from_syn = e.from_syn;
+		tk_expect_free(&e);
+		if (from_syn == 0) {
+			/*
+			 * Not one state arrived and the capture can rebuild
+			 * none of the sessions (after a failback it picked
+			 * them up mid-stream, or not at all): taking the
+			 * address would only reset them.  Leave it: the
+			 * drain command's watcher puts it back on the server
+			 * and calls the drain off, and the sessions whose
+			 * sshd did not send its state resume there.
+			 */
+			ts->drain_cmd_failed = 1;
+			ts->draining = 0;
+			log_error("%s: drain: none of %zu sessions sent its "
+			    "state and the capture can rebuild none of them: "
+			    "not taking the address (the drain command's "
+			    "watcher puts it back on %s)", ts->cs->name,
+			    ts->drain_expected, ts->cs->name);
+			store_put_event(ts->t->store, ts->cs->name,
+			    "drain-failed", "none of %zu sessions sent its "
+			    "state, the capture can rebuild none: address not "
+			    "taken, nothing moved", ts->drain_expected);
+			tk_set_phase(ts, TK_FENCE_FAILED, "no drain state "
+			    "from any of %zu sessions within %u s, and the "
+			    "capture can rebuild none: address not taken, "
+			    "nothing moved", ts->drain_expected,
+			    (unsigned)ts->cs->drain_timeout);
+			ts->row.done_us = store_now_us();
+			tk_row_save(ts);
+			return;
+		}
+	}
 	log_notice("%s: drain: %zu of %zu sessions sent their state; taking "
 	    "over the address", ts->cs->name, done, ts->drain_expected);
 	store_put_event(ts->t->store, ts->cs->name, "drain-states", "%zu of "
@@ -2793,6 +2919,8 @@ takeover_drain(struct takeover *t, size_t server, struct buf *out)
 		buf_putf(out, "server %s has no drain_command", ts->cs->name);
 		return -1;
 	}
+	/* The address may have left this host since the last check. */
+	tk_addr_check_one(t, server);
 	if (ts->phase != TK_NONE && ts->phase != TK_FENCE_FAILED) {
 		buf_putf(out, "%s: a drain or takeover is under way or done "
 		    "(%s: %s)", ts->cs->name, tk_phase_str(ts->phase),
@@ -2804,13 +2932,7 @@ takeover_drain(struct takeover *t, size_t server, struct buf *out)
 		    ts->cs->name);
 		return -1;
 	}
-	free(ts->conns);
-	free(ts->pins);
-	ts->conns = NULL;
-	ts->pins = NULL;
-	ts->nconns = ts->next = ts->starting = ts->npins = 0;
-	ts->announced = 0;
-	ts->unpinned = 0;
+	tk_conns_release(ts);
 	tk_drains_free(ts);
 	ts->draining = 1;
 	ts->drain_cmd_failed = 0;
