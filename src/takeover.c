@@ -2831,6 +2831,8 @@ tk_drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			    (unsigned)ts->cs->drain_timeout);
 			ts->row.done_us = store_now_us();
 			tk_row_save(ts);
+			watch_health_reset(ts->t->watch, ts->idx, "a drain "
+			    "that moved nothing: watched again");
 			return;
 		}
 	}
@@ -2866,6 +2868,8 @@ tk_drain_cmd_done(void *arg, int ok, const char *result, const char *output)
 		tk_set_phase(ts, TK_FENCE_FAILED, "drain command failed (%s): "
 		    "nothing moved", result);
 		tk_row_save(ts);
+		watch_health_reset(t->watch, ts->idx, "a drain that moved "
+		    "nothing: watched again");
 		return;
 	}
 	if (!ok)

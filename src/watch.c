@@ -890,6 +890,15 @@ watch_unrelease(struct watch *w, size_t server, const char *why)
 	health_pause(w->health, (int)server, 0, why);
 }
 
+void
+watch_health_reset(struct watch *w, size_t server, const char *why)
+{
+	if (server >= w->conf->nservers || w->released[server])
+		return;
+	health_pause(w->health, (int)server, 1, "");
+	health_pause(w->health, (int)server, 0, why);
+}
+
 int
 watch_released(struct watch *w, size_t server)
 {

@@ -103,6 +103,12 @@ void	watch_release(struct watch *w, size_t server);
  * "Failback"): watch server again, its health from unknown (why says why).
  */
 void	watch_unrelease(struct watch *w, size_t server, const char *why);
+/*
+ * Forget what health knew of server: unknown again (why says why), seen
+ * alive before it can be declared dead.  A drain that moved nothing: the
+ * address was away for a moment, which is no death.
+ */
+void	watch_health_reset(struct watch *w, size_t server, const char *why);
 /* Whether watch_release() was called for server. */
 int	watch_released(struct watch *w, size_t server);
 
