@@ -29,19 +29,14 @@ dr_lab_up() {
 }
 
 # dr_mon_listener - the recovery host's own sshd listening on the service
-# IP (before it holds it: net.ipv4.ip_nonlocal_bind=1 in -mon; in the
-# symmetric lab on every address instead, see there), with the recovery
-# sshd's configuration; log mon/listener.log.
+# IP (before it holds it: net.ipv4.ip_nonlocal_bind=1 in -mon), with the
+# recovery sshd's configuration; log mon/listener.log.
 dr_mon_listener() {
 	local listen=$SJ_VIP
-	if [[ ${SJ_SYMMETRIC:-no} == yes ]]; then
-		# Symmetric roles: -mon is drained too, and the sshd's check that
-		# the address has left (a bind to it must fail) is fooled by
-		# ip_nonlocal_bind: listen on every address instead.
-		listen=0.0.0.0
-	else
-		lab_exec mon sysctl -qw net.ipv4.ip_nonlocal_bind=1 || fail "ip_nonlocal_bind"
-	fi
+	# (In the symmetric lab -mon is drained too: the sshd's check that the
+	# address has left looks it up in the interface list, which this
+	# sysctl does not fool; a bind, as before 0013's fix, succeeded.)
+	lab_exec mon sysctl -qw net.ipv4.ip_nonlocal_bind=1 || fail "ip_nonlocal_bind"
 	# MaxStartups: the logins held back during a drain all retry their SYN
 	# at about the same time; sshd's default (10:30:100) drops some.
 	{
