@@ -881,6 +881,42 @@ run_cutover(struct rio *io, struct cpr_result *res, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * SJRI2 (docs/recovery-format.md): the SJRI1 encoding with the magic
+ * "SJRI2" and, after the channel list, the package's setup log as in SJRP1
+ * (u32 nlog; nlog x { u32 dir; u32 flags; string payload }).  The sshd
+ * keeps it to drain the session on later (SJD2).  0 or -1.
+ */
+int
+cpr_encode_import(const struct rpkg *k, struct buf *out)
+{
+	static const uint8_t magic1[] = { 0, 0, 0, 5, 'S', 'J', 'R', 'I', '1' };
+	struct buf one;
+	size_t i;
+	int r = -1;
+
+	buf_init(&one, RPKG_MAX);
+	buf_set_secret(&one);
+	if (rpkg_encode_import(k, &one) != 0 ||
+	    buf_len(&one) < sizeof(magic1) ||
+	    memcmp(buf_ptr(&one), magic1, sizeof(magic1)) != 0)
+		goto out;
+	if (buf_put_cstring(out, "SJRI2") != 0 ||
+	    buf_put(out, buf_ptr(&one) + sizeof(magic1),
+	    buf_len(&one) - sizeof(magic1)) != 0 ||
+	    buf_put_u32(out, (uint32_t)k->nlog) != 0)
+		goto out;
+	for (i = 0; i < k->nlog; i++)
+		if (buf_put_u32(out, k->log[i].dir) != 0 ||
+		    buf_put_u32(out, k->log[i].flags) != 0 ||
+		    buf_put_string(out, k->log[i].p, k->log[i].len) != 0)
+			goto out;
+	r = 0;
+ out:
+	buf_free(&one);
+	return r;
+}
+
 int
 cpr_run(const struct rpkg *k, const struct cpr_plan *plan, struct rio *io,
     struct cpr_result *res, char *why, size_t whylen)
@@ -892,7 +928,7 @@ cpr_run(const struct rpkg *k, const struct cpr_plan *plan, struct rio *io,
 	memset(res, 0, sizeof(*res));
 	buf_init(&import, RPKG_MAX);
 	buf_set_secret(&import);
-	if (rpkg_encode_import(k, &import) != 0) {
+	if (cpr_encode_import(k, &import) != 0) {
 		buf_free(&import);
 		snprintf(why, whylen, "cannot encode the import");
 		return -1;

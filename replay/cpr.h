@@ -35,6 +35,8 @@ int	cpr_plan(const struct rpkg *k, struct cpr_plan *plan, char *why,
 	    size_t whylen);
 /* Wipe and free what cpr_plan() built. */
 void	cpr_plan_free(struct cpr_plan *plan);
+/* The import the sshd gets: SJRI2 (SJRI1 + the setup log); 0 or -1. */
+int	cpr_encode_import(const struct rpkg *k, struct buf *out);
 /*
  * Send the import frame, replay the plan, order the cutover: 0 once the
  * sshd has accepted it, or -1 with the reason.

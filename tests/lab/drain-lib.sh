@@ -32,19 +32,24 @@ dr_lab_up() {
 # IP (before it holds it: net.ipv4.ip_nonlocal_bind=1 in -mon), with the
 # recovery sshd's configuration; log mon/listener.log.
 dr_mon_listener() {
+	local listen=$SJ_VIP
+	# (In the symmetric lab -mon is drained too: the sshd's check that the
+	# address has left looks it up in the interface list, which this
+	# sysctl does not fool; a bind, as before 0013's fix, succeeded.)
 	lab_exec mon sysctl -qw net.ipv4.ip_nonlocal_bind=1 || fail "ip_nonlocal_bind"
 	# MaxStartups: the logins held back during a drain all retry their SYN
 	# at about the same time; sshd's default (10:30:100) drops some.
 	{
 		echo "MaxStartups 100:30:200"
-		sed "s|^PidFile .*|PidFile $SJ_LAB_DIR/mon/listener.pid|" "$SJ_RECOVERY_SSHD_CONFIG"
+		sed -e "s|^PidFile .*|PidFile $SJ_LAB_DIR/mon/listener.pid|" \
+			-e "s|^ListenAddress .*|ListenAddress $listen|" "$SJ_RECOVERY_SSHD_CONFIG"
 	} >"$SJ_LAB_DIR/mon/listener_config"
 	lab_exec mon setsid "$SJ_RECOVERY_SSHD" -f "$SJ_LAB_DIR/mon/listener_config" \
 		-E "$SJ_LAB_DIR/mon/listener.log" </dev/null >/dev/null 2>&1 ||
 		fail "the -mon listener sshd does not start: $(tail -n 3 "$SJ_LAB_DIR/mon/listener.log" | tr '\n' '|')"
 	# shellcheck disable=SC2317
-	_dr_listening() { [[ -n $(lab_exec mon ss -Hltn "src $SJ_VIP:$SJ_PORT") ]]; }
-	wait_for 5 _dr_listening || fail "nothing listens on $SJ_VIP:$SJ_PORT in -mon"
+	_dr_listening() { [[ -n $(lab_exec mon ss -Hltn "src $listen:$SJ_PORT") ]]; }
+	wait_for 5 _dr_listening || fail "nothing listens on $listen:$SJ_PORT in -mon"
 }
 
 # dr_drain_bg - start `securejeebsctl drain web1`; its start time is the

@@ -55,6 +55,83 @@ tracef(const char *fmt, ...)
 	fflush(trace);
 }
 
+/* FNV-1a, to compare the log the sshd got with the package's. */
+static uint32_t
+fnv(uint32_t h, const void *p, size_t len)
+{
+	const uint8_t *q = p;
+
+	while (len-- > 0)
+		h = (h ^ *q++) * 16777619u;
+	return h;
+}
+
+/*
+ * Where the SJRI1 fields of an SJRI2 import end (docs/recovery-format.md),
+ * and its log: the number of entries and a hash of them (dir, flags,
+ * payload length and bytes, each u32 big endian).
+ */
+static int
+sjri2_split(const uint8_t *p, size_t len, size_t *one, uint32_t *nlog,
+    uint32_t *hash)
+{
+	struct buf b;
+	const uint8_t *s;
+	size_t slen;
+	uint32_t n, i, u32[3];
+	uint64_t u64;
+	int d, j;
+
+	buf_view(&b, p, len);
+	for (j = 0; j < 6; j++)		/* magic .. hostkey_alg */
+		if (buf_get_string_direct(&b, NULL, NULL) != 0)
+			return -1;
+	if (buf_get_u32(&b, &n) != 0 ||			/* strict */
+	    buf_get_string_direct(&b, NULL, NULL) != 0 ||	/* user */
+	    buf_get_string_direct(&b, NULL, NULL) != 0 ||	/* method */
+	    buf_get_u32(&b, &n) != 0 ||			/* flags */
+	    buf_get_string_direct(&b, NULL, NULL) != 0)	/* notice */
+		return -1;
+	for (d = 0; d < 2; d++) {
+		for (j = 0; j < 5; j++)
+			if (buf_get_string_direct(&b, NULL, NULL) != 0)
+				return -1;
+		if (buf_get_u32(&b, &n) != 0 || buf_get_u64(&b, &u64) != 0 ||
+		    buf_get_u64(&b, &u64) != 0)
+			return -1;
+	}
+	if (buf_get_u32(&b, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (buf_get_u32(&b, &u32[0]) != 0 ||
+		    buf_get_u32(&b, &u32[0]) != 0 ||
+		    buf_get_string_direct(&b, NULL, NULL) != 0)
+			return -1;
+		for (j = 0; j < 5; j++)
+			if (buf_get_u32(&b, &u32[0]) != 0)
+				return -1;
+	}
+	*one = len - buf_len(&b);
+	if (buf_get_u32(&b, nlog) != 0)
+		return -1;
+	*hash = 2166136261u;
+	for (i = 0; i < *nlog; i++) {
+		if (buf_get_u32(&b, &u32[0]) != 0 ||
+		    buf_get_u32(&b, &u32[1]) != 0 ||
+		    buf_get_string_direct(&b, &s, &slen) != 0)
+			return -1;
+		u32[2] = (uint32_t)slen;
+		for (j = 0; j < 3; j++) {
+			uint8_t be[4] = { u32[j] >> 24, u32[j] >> 16,
+			    u32[j] >> 8, u32[j] };
+
+			*hash = fnv(*hash, be, 4);
+		}
+		*hash = fnv(*hash, s, slen);
+	}
+	return buf_len(&b) == 0 ? 0 : -1;
+}
+
 static int
 is_mode(const char *m)
 {
@@ -490,6 +567,19 @@ main(int argc, char **argv)
 	if (flen > RPKG_MAX || (frame = malloc(flen ? flen : 1)) == NULL)
 		die("import frame length");
 	read_full(frame, flen);
+	/* SJRI2: SJRI1 (its magic aside) and the setup log after it */
+	if (flen >= 9 && memcmp(frame, "\0\0\0\5SJRI2", 9) == 0) {
+		size_t one;
+		uint32_t nlog, hash;
+
+		if (sjri2_split(frame, flen, &one, &nlog, &hash) != 0) {
+			tracef("import bad: SJRI2 log");
+			exit(2);
+		}
+		frame[8] = '1';
+		flen = (uint32_t)one;
+		tracef("import SJRI2 log=%u hash=%08x", nlog, hash);
+	}
 	if (rpkg_decode_import(frame, flen, &import, why, sizeof(why)) != 0) {
 		tracef("import bad: %s", why);
 		exit(2);

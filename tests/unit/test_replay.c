@@ -273,6 +273,39 @@ static const char sample_trace[] =
 	"GLOBAL_REQUEST no-more-sessions@openssh.com 0\n"
 	"GLOBAL_REQUEST cutover@securejeebs.org 1\n";
 
+/* The sample's log: its size and hash, as fake-sshd computes them. */
+static size_t
+sample_nlog(void)
+{
+	struct rpkg *k = sample();
+	size_t n = k->nlog;
+
+	rpkg_free(k);
+	return n;
+}
+
+static uint32_t
+sample_log_hash(void)
+{
+	struct rpkg *k = sample();
+	uint32_t h = 2166136261u, v[3];
+	size_t i, j, b;
+
+	for (i = 0; i < k->nlog; i++) {
+		v[0] = k->log[i].dir;
+		v[1] = (uint32_t)k->log[i].flags;
+		v[2] = (uint32_t)k->log[i].len;
+		for (j = 0; j < 3; j++)
+			for (b = 0; b < 4; b++)
+				h = (h ^ (uint8_t)(v[j] >> (24 - 8 * b))) *
+				    16777619u;
+		for (j = 0; j < k->log[i].len; j++)
+			h = (h ^ k->log[i].p[j]) * 16777619u;
+	}
+	rpkg_free(k);
+	return h;
+}
+
 static void
 encode(struct rpkg *k, struct buf *pkg)
 {
@@ -478,7 +511,7 @@ test_ok(void **state)
 	unsigned long long pid, sshd_us, replay_us, cutover_us, messages;
 	struct pollfd pfd;
 	struct run r;
-	char live[16];
+	char live[16], sjri2[64];
 	size_t got;
 	ssize_t n = -1;
 
@@ -498,6 +531,10 @@ test_ok(void **state)
 	    "-o LogLevel=ERROR\n"));
 	assert_non_null(strstr(r.trace, "fds ok\n"));
 	assert_non_null(strstr(r.trace, "import ok user=alice chans=3\n"));
+	/* SJRI2: the import carries the package's whole setup log */
+	snprintf(sjri2, sizeof(sjri2), "import SJRI2 log=%zu hash=%08x\n",
+	    sample_nlog(), sample_log_hash());
+	assert_non_null(strstr(r.trace, sjri2));
 	assert_string_equal(trace_messages(&r), sample_trace);
 	/* The debug log names messages, never a byte of a payload. */
 	assert_non_null(strstr(r.err, "> USERAUTH_REQUEST publickey"));
