@@ -57,6 +57,7 @@ struct health_server {
 	ev_timer		 silence;	/* quiet after a client ACK */
 	/* TCP probe in flight. */
 	int			 tcp_fd;
+	int			 paused;	/* this host holds its address */
 	struct log_ratelimit	 rl_dead_frames;
 	ev_io			 tcp_io;
 };
@@ -232,7 +233,7 @@ health_evidence_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	double now = ev_now(loop), waited;
 
 	(void)revents;
-	if (s->unanswered == 0 || s->state == HEALTH_DEAD)
+	if (s->unanswered == 0 || s->state == HEALTH_DEAD || s->paused)
 		return;
 	waited = now - s->unanswered;
 	if (waited < s->p.dead_after / 2000) {
@@ -275,7 +276,7 @@ health_silence_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	double now = ev_now(loop);
 
 	(void)revents;
-	if (s->state == HEALTH_DEAD || s->probing)
+	if (s->state == HEALTH_DEAD || s->probing || s->paused)
 		return;
 	if (now - s->last_server >= s->p.dead_after / 1000)
 		health_round_start(s, 1);
@@ -288,7 +289,7 @@ health_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	double now = ev_now(loop);
 
 	(void)revents;
-	if (s->state == HEALTH_DEAD || s->probing)
+	if (s->state == HEALTH_DEAD || s->probing || s->paused)
 		return;
 	if (s->last_server == 0 ||
 	    now - s->last_server >= s->p.probe_interval / 1000)
@@ -417,6 +418,7 @@ health_reconf(struct health *h, int n, const int *old_of_new,
 		s->has_mac = o->has_mac;
 		s->last_server = o->last_server;
 		s->unanswered = o->unanswered;
+		s->paused = o->paused;
 		s->rl_dead_frames = o->rl_dead_frames;
 		/* Evidence under way is judged again, at once, by the new rules. */
 		if (s->unanswered != 0 && s->state != HEALTH_DEAD) {
@@ -438,6 +440,8 @@ health_frame(struct health *h, int server, int from_server, int wants_answer,
 	if (server < 0 || server >= h->nsrv)
 		return;
 	s = &h->srv[server];
+	if (s->paused)
+		return;
 	if (from_server) {
 		if (mac != NULL) {
 			memcpy(s->mac, mac, 6);
@@ -471,6 +475,30 @@ health_frame(struct health *h, int server, int from_server, int wants_answer,
 }
 
 void
+health_pause(struct health *h, int server, int paused, const char *why)
+{
+	struct health_server *s;
+
+	if (server < 0 || server >= h->nsrv)
+		return;
+	s = &h->srv[server];
+	if (s->paused == paused)
+		return;
+	s->paused = paused;
+	/* Whatever was known of it is void either way. */
+	health_round_end(s);
+	ev_timer_stop(h->loop, &s->evidence);
+	ev_timer_stop(h->loop, &s->silence);
+	s->unanswered = 0;
+	s->round_failed = 0;
+	s->last_server = 0;
+	s->has_mac = 0;
+	memset(s->mac, 0, sizeof(s->mac));
+	if (!paused)
+		health_set(s, HEALTH_UNKNOWN, "%s", why);
+}
+
+void
 health_probe_answer(struct health *h, int server, int alive, const char *how)
 {
 	struct health_server *s;
@@ -478,7 +506,7 @@ health_probe_answer(struct health *h, int server, int alive, const char *how)
 	if (server < 0 || server >= h->nsrv)
 		return;
 	s = &h->srv[server];
-	if (!alive || s->state == HEALTH_DEAD)
+	if (!alive || s->state == HEALTH_DEAD || s->paused)
 		return;
 	s->last_server = ev_now(h->loop);
 	health_alive(s, how);

@@ -92,6 +92,14 @@ enum health_state health_get(const struct health *h, int server,
 	    double *since, const char **why);
 /* Text for a state. */
 const char *health_state_str(enum health_state s);
+/*
+ * paused 1: this host holds the server's address (a takeover, or its own
+ * service address): no evidence, no probes, its state stays as it is.
+ * paused 0: watch it again from nothing: unknown (why says why), so it
+ * must be seen alive before it can be declared dead.
+ */
+void	health_pause(struct health *h, int server, int paused,
+	    const char *why);
 /* Declare a server dead now, without evidence (a forced takeover drill). */
 void	health_force_dead(struct health *h, int server, const char *why);
 

@@ -114,6 +114,18 @@ conf_server_index(const struct conf *c, const char *name)
 	return -1;
 }
 
+int
+conf_failback_index(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nservers; i++)
+		if (c->servers[i].failback_for[0] != '\0' &&
+		    strcmp(c->servers[i].failback_for, name) == 0)
+			return (int)i;
+	return -1;
+}
+
 /*
  * Split one line into words: whitespace separates, '#' starts a comment
  * outside quotes, "..." groups (with \" and \\ escapes).  The line is
@@ -510,6 +522,18 @@ conf_server_directive(struct conf_parser *p, int ac, char **av)
 			return conf_fail(p, "out of memory");
 		return 0;
 	}
+	if (strcmp(av[0], "failback_for") == 0) {
+		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
+			return conf_fail(p, "failback_for: give one argument, "
+			    "the name of the host this daemon runs on");
+		if (!conf_name_valid(av[1]))
+			return conf_fail(p, "failback_for: \"%.64s\" is not a "
+			    "valid name (letters, digits, '-', '_', '.', at "
+			    "most %d)", av[1], CONF_NAME_MAX);
+		snprintf(s->failback_for, sizeof(s->failback_for), "%s",
+		    av[1]);
+		return 0;
+	}
 	if (strcmp(av[0], "drain_timeout") == 0) {
 		if (conf_want_args(p, ac, 1, 1, av[0]) != 0)
 			return -1;
@@ -740,6 +764,37 @@ conf_ssh_defaults(struct conf_parser *p)
 	return 0;
 }
 
+/* failback_for: on a drainable server, one server per name, not a server. */
+static int
+conf_failback_check(struct conf_parser *p)
+{
+	const struct conf *c = p->conf;
+	size_t i, j;
+
+	for (i = 0; i < c->nservers; i++) {
+		const struct conf_server *s = &c->servers[i];
+
+		if (s->failback_for[0] == '\0')
+			continue;
+		p->line = s->line;
+		if (s->recover != CONF_RECOVER_SSH || s->drain_command == NULL)
+			return conf_fail(p, "server %s: failback_for needs "
+			    "`recover ssh` and a drain_command", s->name);
+		if (conf_server_index(c, s->failback_for) >= 0)
+			return conf_fail(p, "server %s: failback_for %s: %s is "
+			    "a server block here (failback_for names the host "
+			    "this daemon runs on)", s->name, s->failback_for,
+			    s->failback_for);
+		for (j = 0; j < i; j++)
+			if (strcmp(c->servers[j].failback_for,
+			    s->failback_for) == 0)
+				return conf_fail(p, "server %s: failback_for "
+				    "%s: already said by server %s", s->name,
+				    s->failback_for, c->servers[j].name);
+	}
+	return 0;
+}
+
 static int
 conf_defaults(struct conf_parser *p)
 {
@@ -764,6 +819,8 @@ conf_defaults(struct conf_parser *p)
 		c->export_max_age = CONF_DEFAULT_EXPORT_MAX_AGE;
 	if (c->nservers == 0)
 		return conf_fail(p, "no server block: nothing to protect");
+	if (conf_failback_check(p) != 0)
+		return -1;
 	return conf_ssh_defaults(p);
 }
 

@@ -71,6 +71,12 @@ struct conf_server {
 	/* Maintenance drain (docs/drain.md): command run on `drain`. */
 	char		*drain_command;	/* absolute path + arguments, or NULL */
 	uint32_t	 drain_timeout;	/* s for the command, then the records */
+	/*
+	 * `failback_for NAME`: `securejeebsctl failback NAME` drains this
+	 * server (NAME: the host this daemon runs on, whose service address
+	 * this server holds after a drain); "" if not set.
+	 */
+	char		 failback_for[CONF_NAME_MAX + 1];
 	/* What takes over each connection (`recover`): CONF_RECOVER_*. */
 	int		 recover;
 	char		*recover_command;	/* `recover exec COMMAND` */
@@ -144,5 +150,7 @@ int	conf_name_valid(const char *s);
 const char *conf_recover_str(int mode);
 /* Index in c->servers of the server called name, or -1. */
 int	conf_server_index(const struct conf *c, const char *name);
+/* Index in c->servers of the server with `failback_for name`, or -1. */
+int	conf_failback_index(const struct conf *c, const char *name);
 
 #endif

@@ -28,8 +28,10 @@ usage(void)
 	    "  events [--json] [--limit=N]      recent events (default 50)\n"
 	    "  drain SERVER                     move SERVER's sessions here "
 	    "with their exact state\n"
-	    "  failback SERVER                  drain in the other direction "
-	    "(run on the other host)\n"
+	    "  failback NAME                    on NAME (this host): drain "
+	    "back the server\n"
+	    "                                   that holds NAME's address "
+	    "(failback_for NAME)\n"
 	    "  takeover SERVER [--yes]          fence SERVER and take it over "
 	    "now\n"
 	    "  keygen recovery DIR              DIR/recovery.key and .pub\n"
@@ -311,28 +313,56 @@ ctl_field(const char *s, const char *key)
 }
 
 /*
- * drain SERVER / failback SERVER: start the drain, show its progress until
- * it is over, then every connection's fate and a summary.  Exit status: 0
- * every session moved; 1 some failed; 2 nothing moved (drain refused or
- * its command failed); 3 the daemon could not be asked.
+ * drain SERVER / failback NAME: start the drain, show its progress until
+ * it is over, then every connection's fate and a summary.  failback NAME
+ * drains the server whose block says `failback_for NAME` (the daemon
+ * names it).  Exit status: 0 every session moved; 1 some failed; 2
+ * nothing moved (drain refused or called off, or its command failed); 3
+ * the daemon could not be asked.
  */
 static int
 ctl_drain(const char *path, int ac, char **av)
 {
-	char req[256], *st = NULL, last[512] = "";
+	char req[256], *st = NULL, last[512] = "", server[64];
 	long total, moved, failed, nnew;
-	const char *server;
 	char *nl, *why;
 	int r, i;
 
 	if (ac != 2 || !conf_name_valid(av[1])) {
-		fprintf(stderr, "usage: securejeebsctl %s SERVER\n", av[0]);
+		fprintf(stderr, "usage: securejeebsctl %s %s\n", av[0],
+		    strcmp(av[0], "failback") == 0 ? "NAME" : "SERVER");
 		return 3;
 	}
-	server = av[1];
-	snprintf(req, sizeof(req), "drain %s\n", server);
-	if ((r = ctl_request(path, req)) != 0)
-		return 2;
+	snprintf(server, sizeof(server), "%s", av[1]);
+	if (strcmp(av[0], "failback") == 0) {
+		char *ans = NULL, *p;
+		size_t alen;
+
+		/* "failback NAME: server SERVER", then the drain's line. */
+		snprintf(req, sizeof(req), "failback %s\n", av[1]);
+		if ((ctl_out = open_memstream(&ans, &alen)) == NULL)
+			return 3;
+		r = ctl_request(path, req);
+		fclose(ctl_out);
+		ctl_out = NULL;
+		if (r != 0) {
+			free(ans);
+			return 2;
+		}
+		fputs(ans, stdout);
+		if ((p = strstr(ans, ": server ")) == NULL ||
+		    sscanf(p + 9, "%63[A-Za-z0-9._-]", server) != 1) {
+			fprintf(stderr, "securejeebsctl: malformed failback "
+			    "answer from the daemon\n");
+			free(ans);
+			return 3;
+		}
+		free(ans);
+	} else {
+		snprintf(req, sizeof(req), "drain %s\n", server);
+		if ((r = ctl_request(path, req)) != 0)
+			return 2;
+	}
 	for (i = 0;; i++) {
 		free(st);
 		st = NULL;

@@ -16,8 +16,14 @@
 #include "keystore.h"
 #include "seal.h"
 
-#define EXPORT_MAX_CONNS	128	/* export connections at once */
-#define EXPORT_MAX_PER_PEER	4	/* from one address; the oldest goes */
+/*
+ * A production sshd's listener exports through one relay (one connection);
+ * a recovery host in symmetric roles (docs/drain.md "Failback") runs one
+ * recovery sshd per moved session, each with its own relay: as many export
+ * connections from its address as sessions.
+ */
+#define EXPORT_MAX_CONNS	4096	/* export connections at once */
+#define EXPORT_MAX_PER_PEER	2048	/* from one address; the oldest goes */
 #define EXPORT_RECORD_TIMEOUT	30.0	/* seconds to finish a started record */
 
 #define EXPORT_ACK_LEN		24

@@ -746,6 +746,30 @@ keystore_get(struct keystore *ks, size_t server, uint64_t conn_id)
 	return e != NULL ? e->kr : NULL;
 }
 
+size_t
+keystore_forget_server(struct keystore *ks, size_t server, int64_t now_us)
+{
+	struct keystore_entry *e;
+	struct store_export_conn row;
+	char cli[INET6_ADDRSTRLEN], srv[INET6_ADDRSTRLEN];
+	size_t i, n = 0;
+
+	for (i = 0; i < ks->nbuckets; i++)
+		for (e = ks->buckets[i]; e != NULL; e = e->next) {
+			if (e->server != server || e->info.closed)
+				continue;
+			seal_keyrec_free(e->kr);
+			e->kr = NULL;
+			e->info.closed = 1;
+			e->info.closed_us = now_us;
+			e->info.keys_held = 0;
+			keystore_to_row(&e->info, cli, srv, sizeof(cli), &row);
+			(void)store_export_close(ks->store, &row);
+			n++;
+		}
+	return n;
+}
+
 const struct keystore_conn *
 keystore_conn(struct keystore *ks, size_t server, uint64_t conn_id)
 {

@@ -128,6 +128,13 @@ const struct seal_keyrec *keystore_find_tuple(struct keystore *ks,
 /* The key record held for (server, conn_id), or NULL. */
 const struct seal_keyrec *keystore_get(struct keystore *ks, size_t server,
 	    uint64_t conn_id);
+/*
+ * Every open connection of server has left it (a drain took them over):
+ * end them as an end notice would (keys wiped, further records refused);
+ * how many.
+ */
+size_t	keystore_forget_server(struct keystore *ks, size_t server,
+	    int64_t now_us);
 /* The public view of (server, conn_id), or NULL. */
 const struct keystore_conn *keystore_conn(struct keystore *ks, size_t server,
 	    uint64_t conn_id);

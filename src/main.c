@@ -113,6 +113,8 @@ reload_server_changes(const struct conf_server *o, const struct conf_server *n,
 	RELOAD_CHANGED(RELOAD_STR_NE(o->fence, n->fence) ||
 	    o->fence_none != n->fence_none, "fence");
 	RELOAD_CHANGED(o->fence_timeout != n->fence_timeout, "fence_timeout");
+	RELOAD_CHANGED(strcmp(o->failback_for, n->failback_for) != 0,
+	    "failback_for");
 	RELOAD_CHANGED(o->recover != n->recover ||
 	    RELOAD_STR_NE(o->recover_command, n->recover_command), "recover");
 	RELOAD_CHANGED(RELOAD_STR_NE(o->signing_key, n->signing_key),

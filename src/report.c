@@ -1235,6 +1235,55 @@ report_drain_cmd(struct daemon *d, int ac, char **av, struct buf *out)
 	return takeover_drain(d->takeover, (size_t)i, out);
 }
 
+/*
+ * failback NAME (docs/drain.md "Failback"): NAME is the host this daemon
+ * runs on; the server block with `failback_for NAME` is the other host,
+ * which holds NAME's service address after a drain.  Drain it back.
+ */
+static int
+report_failback_cmd(struct daemon *d, int ac, char **av, struct buf *out)
+{
+	int i;
+
+	if (ac != 2) {
+		buf_putf(out, "usage: failback NAME");
+		return -1;
+	}
+	if ((i = conf_failback_index(d->conf, av[1])) < 0) {
+		if (conf_server_index(d->conf, av[1]) >= 0)
+			buf_putf(out, "%.64s is a server this daemon protects: "
+			    "`drain %.64s` moves its sessions to this host; "
+			    "`failback %.64s` is run on %.64s's own daemon",
+			    av[1], av[1], av[1], av[1]);
+		else
+			buf_putf(out, "no server block of %s says "
+			    "`failback_for %.64s`: this daemon does not know "
+			    "which server holds %.64s's service address",
+			    d->conf->path, av[1], av[1]);
+		return -1;
+	}
+	if (d->pcap_file != NULL) {
+		buf_putf(out, "reading %s, not capturing: nothing to drain",
+		    d->pcap_file);
+		return -1;
+	}
+	{
+		struct buf tmp;
+		int r;
+
+		buf_init(&tmp, 4096);
+		if ((r = takeover_drain(d->takeover, (size_t)i, &tmp)) == 0)
+			buf_putf(out, "failback %s: server %s\n", av[1],
+			    d->conf->servers[i].name);
+		else
+			buf_putf(out, "failback %s: server %s: ", av[1],
+			    d->conf->servers[i].name);
+		(void)buf_put(out, buf_ptr(&tmp), buf_len(&tmp));
+		buf_free(&tmp);
+		return r;
+	}
+}
+
 int
 daemon_control(void *arg, int ac, char **av, struct buf *out)
 {
@@ -1245,6 +1294,8 @@ daemon_control(void *arg, int ac, char **av, struct buf *out)
 		return report_takeover_cmd(d, ac, av, out);
 	if (strcmp(av[0], "drain") == 0 || strcmp(av[0], "drain-status") == 0)
 		return report_drain_cmd(d, ac, av, out);
+	if (strcmp(av[0], "failback") == 0)
+		return report_failback_cmd(d, ac, av, out);
 
 	for (i = 1; i < ac; i++) {
 		if (strcmp(av[i], "--json") == 0)

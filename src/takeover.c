@@ -120,6 +120,34 @@ struct tk_drain {
 	int			 bad;
 	struct drainrec		 rec;
 	double			 arrived;	/* ev_time when complete */
+	char			 why[200];	/* bad: why */
+	int			 matched;	/* tk_snapshot: a tracked conn */
+};
+
+/*
+ * A session the tracker does not hold, found for a drain: a drain state
+ * (dr) whose connection the capture never picked up, or a connection whose
+ * keys are held but that sent no drain state (dr NULL).
+ */
+struct tk_extra {
+	struct tk_drain		*dr;
+	uint64_t		 conn_id;
+	uint8_t			 family;	/* SEAL_AF_* */
+	struct seal_endpoint	 client, service;
+	int64_t			 last_us;	/* its latest export record */
+};
+
+/* What a drain expects (tk_expect_count()). */
+struct tk_expect {
+	struct takeover	*t;
+	size_t		 server, n;
+	struct tcptrack_conn **list;	/* the tracked ones counted */
+	size_t		 nlist, alist;
+	int		 all;		/* list every tracked conn */
+	struct tk_extra	*extra;		/* keystore only, one per tuple */
+	size_t		 nextra, aextra;
+	const char	*name;
+	size_t		 from_syn;	/* counted, tracked from the SYN on */
 };
 
 /* A neighbour entry pinned for the takeover. */
@@ -159,6 +187,7 @@ struct tk_server {
 	ev_timer		 drain_timer;
 	double			 drain_deadline;
 	int			 drain_cmd_failed;
+	char			 drain_output[FENCE_OUTPUT_MAX * 3 + 1];
 };
 
 struct takeover {
@@ -169,9 +198,11 @@ struct takeover {
 	struct vip		*vip;
 	struct tk_server	 srv[CONF_MAX_SERVERS];
 	size_t			 starting;	/* hand-offs under way, all servers */
+	ev_timer		 addr_timer;	/* who holds each address */
 };
 
 static void tk_pump(struct takeover *t);
+static void tk_unpin_all(struct tk_server *ts);
 static void tk_drain_part(void *arg, size_t server,
     const struct keystore_conn *kc, const struct seal_keyrec *kr);
 static struct tk_drain *tk_drain_find(struct tk_server *ts,
@@ -358,6 +389,64 @@ takeover_new(struct ev_loop *loop, const struct conf *c, struct store *st,
 	return t;
 }
 
+/*
+ * Who holds each server's address, every TK_ADDR_CHECK s (symmetric roles,
+ * docs/drain.md "Failback"): a server whose address this host holds is not
+ * watched (its frames are this host's own); when the address leaves this
+ * host (a failback drained it back to the other host, an operator removed
+ * it), the server is watched again, from unknown health; when it appears
+ * on this host while the server is watched and no takeover is under way
+ * (the host's own service address, brought up after the daemon started),
+ * the server is no longer watched.
+ */
+#define TK_ADDR_CHECK	1.0	/* s */
+
+static void
+tk_addr_check_one(struct takeover *t, size_t i)
+{
+	struct tk_server *ts = &t->srv[i];
+	char ip[INET6_ADDRSTRLEN];
+	int released = watch_released(t->watch, i);
+
+	if (t->vip == NULL)
+		return;
+	if (released && (ts->phase == TK_DONE || ts->phase == TK_NONE) &&
+	    !vip_addr_present(t->vip, &ts->service)) {
+		conf_addr_str(&ts->cs->service_ip, ip, sizeof(ip));
+		log_notice("%s: its address %s left this host: watching it "
+		    "again", ts->cs->name, ip);
+		store_put_event(t->store, ts->cs->name, "address-left", "%s is "
+		    "no longer on this host: watching %s again", ip,
+		    ts->cs->name);
+		watch_unrelease(t->watch, i, "its address left this host; not "
+		    "seen since");
+		ts->draining = 0;
+		tk_set_phase(ts, TK_NONE, "its address %s left this host", ip);
+	} else if (!released && (ts->phase == TK_NONE ||
+	    ts->phase == TK_FENCE_FAILED) &&
+	    vip_addr_present(t->vip, &ts->service)) {
+		conf_addr_str(&ts->cs->service_ip, ip, sizeof(ip));
+		log_warn("%s: this host holds its address %s: not watching it",
+		    ts->cs->name, ip);
+		store_put_event(t->store, ts->cs->name, "address-here", "%s is "
+		    "on this host: %s not watched", ip, ts->cs->name);
+		watch_release(t->watch, i);
+		tk_set_phase(ts, TK_DONE, "this host holds %s", ip);
+	}
+}
+
+static void
+tk_addr_check_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct takeover *t = w->data;
+	size_t i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < t->conf->nservers && i < CONF_MAX_SERVERS; i++)
+		tk_addr_check_one(t, i);
+}
+
 void
 takeover_start(struct takeover *t)
 {
@@ -381,6 +470,10 @@ takeover_start(struct takeover *t)
 		watch_release(t->watch, i);
 		tk_set_phase(ts, TK_DONE, "this host holds %s already", ip);
 	}
+	ev_timer_init(&t->addr_timer, tk_addr_check_cb, TK_ADDR_CHECK,
+	    TK_ADDR_CHECK);
+	t->addr_timer.data = t;
+	ev_timer_start(t->loop, &t->addr_timer);
 }
 
 void
@@ -480,6 +573,7 @@ takeover_free(struct takeover *t)
 
 	if (t == NULL)
 		return;
+	ev_timer_stop(t->loop, &t->addr_timer);
 	for (i = 0; i < CONF_MAX_SERVERS; i++) {
 		struct tk_server *ts = &t->srv[i];
 
@@ -494,6 +588,32 @@ takeover_free(struct takeover *t)
 	}
 	vip_close(t->vip);
 	free(t);
+}
+
+/*
+ * Forget an earlier takeover's connections before a new one: their
+ * programs go on running, unwatched (after a failback took the address
+ * away, or a drain that was called off).
+ */
+static void
+tk_conns_release(struct tk_server *ts)
+{
+	struct takeover *t = ts->t;
+	size_t j;
+
+	ev_timer_stop(t->loop, &ts->announce);
+	if (ts->pins != NULL)
+		tk_unpin_all(ts);
+	for (j = 0; j < ts->nconns; j++) {
+		tk_conn_stop(t, &ts->conns[j]);
+	}
+	free(ts->conns);
+	free(ts->pins);
+	ts->conns = NULL;
+	ts->pins = NULL;
+	ts->nconns = ts->next = ts->starting = ts->npins = 0;
+	ts->announced = 0;
+	ts->unpinned = 0;
 }
 
 /* --- phase 1: fence --- */
@@ -628,13 +748,7 @@ takeover_dead(struct takeover *t, size_t server, const char *why)
 		    "over unfenced)");
 		return;
 	}
-	free(ts->conns);
-	free(ts->pins);
-	ts->conns = NULL;
-	ts->pins = NULL;
-	ts->nconns = ts->next = ts->starting = ts->npins = 0;
-	ts->announced = 0;
-	ts->unpinned = 0;
+	tk_conns_release(ts);
 	memset(&ts->row, 0, sizeof(ts->row));
 	snprintf(ts->cause, sizeof(ts->cause), "%s", why);
 	ts->fence_result[0] = '\0';
@@ -713,19 +827,159 @@ tk_pin_note(struct tk_server *ts, const struct pkt_addr *client)
 		p->pinned = -1;		/* no MAC seen */
 }
 
+static struct tk_drain *tk_drain_find(struct tk_server *ts,
+    const struct tcptrack_conn *c);
+static void tk_expect_count(struct takeover *t, size_t server, int all,
+    struct tk_expect *e);
+static void tk_expect_free(struct tk_expect *e);
+static int tk_tuple_eq(uint8_t fa, const struct seal_endpoint *ca,
+    const struct seal_endpoint *sa, uint8_t fb,
+    const struct seal_endpoint *cb, const struct seal_endpoint *sb);
+static int tk_tuple_is(uint8_t family, const struct seal_endpoint *client,
+    const struct seal_endpoint *service, const struct tcptrack_conn *c);
+static void tk_plan_to_reset(struct rebuild_plan *p);
+
+static void
+tk_conn_init(struct tk_server *ts, struct tk_conn *k, size_t i,
+    const struct pkt_addr *client, uint16_t cport,
+    const struct pkt_addr *server, uint16_t sport)
+{
+	k->ts = ts;
+	k->n = i;
+	k->fd = -1;
+	k->status_fd = -1;
+	k->report_fd = -1;
+	k->pkg_fd = -1;
+	k->rebuild_ns = -1;
+	k->ssh = ts->cs->recover == CONF_RECOVER_SSH;
+	buf_init(&k->pkg, RPKG_MAX);
+	buf_set_secret(&k->pkg);
+	k->client = *client;
+	k->cport = cport;
+	k->sport = sport;
+	inet_ntop(client->family, client->a, k->client_str,
+	    sizeof(k->client_str));
+	inet_ntop(server->family, server->a, k->service_str,
+	    sizeof(k->service_str));
+}
+
+static void
+tk_seal_addr(struct pkt_addr *a, uint8_t family,
+    const struct seal_endpoint *ep)
+{
+	memset(a, 0, sizeof(*a));
+	pkt_addr_set(a, family == SEAL_AF_INET ? AF_INET : AF_INET6,
+	    ep->addr);
+}
+
+/* A plan that resets at the drain state's sequence numbers. */
+static void
+tk_plan_reset_drained(struct rebuild_plan *p, const struct drainrec *d,
+    const struct pkt_addr *local, uint16_t lport,
+    const struct pkt_addr *remote, uint16_t rport)
+{
+	memset(p, 0, sizeof(*p));
+	p->rc.local = *local;
+	p->rc.lport = lport;
+	p->rc.remote = *remote;
+	p->rc.rport = rport;
+	p->rc.snd_una = d->snd_una;
+	p->rc.rcv_nxt = d->rcv_nxt;
+	tk_plan_to_reset(p);
+}
+
+/*
+ * The key record of an SJD2 drain: the export connection's newest (the
+ * drain parts come after it on the same connection), else, for a tracked
+ * connection, the tracker's of the state's KEX.
+ */
+static const struct seal_keyrec *
+tk_drain_keyrec(struct tk_server *ts, const struct tk_drain *dr,
+    const struct tcptrack_conn *c)
+{
+	struct keystore *ks = watch_keystore(ts->t->watch);
+	const struct seal_keyrec *rec = NULL, *r2;
+
+	if (ks != NULL)
+		rec = keystore_get(ks, ts->idx, dr->conn_id);
+	if ((rec == NULL || rec->kex_number != dr->rec.kex_number) &&
+	    c != NULL && (r2 = sshtrack_keyrec(watch_sshtrack(ts->t->watch),
+	    c, dr->rec.kex_number)) != NULL)
+		rec = r2;
+	return rec;
+}
+
 /* Everything the tracker knows of the server's connections, copied. */
 static int
 tk_snapshot(struct tk_server *ts)
 {
 	struct takeover *t = ts->t;
 	struct tk_collect col = { ts->idx, NULL, 0, 0 };
+	struct tk_extra *extra = NULL;
+	struct tk_expect e;
 	double now = ev_time();
-	size_t i;
+	size_t i, j, nextra = 0, total;
 
+	memset(&e, 0, sizeof(e));
 	watch_foreach_conn(t->watch, tk_collect_cb, &col);
-	if (col.n > 0 && ((ts->conns = calloc(col.n, sizeof(*ts->conns))) ==
-	    NULL || (ts->pins = calloc(col.n, sizeof(*ts->pins))) == NULL)) {
+	if (ts->draining) {
+		/*
+		 * A drain: the states of connections the tracker does not
+		 * hold, and the sessions known by their keys only that sent
+		 * none (docs/drain.md "Failback").
+		 */
+		for (i = 0; i < ts->ndrains; i++)
+			ts->drains[i].matched = 0;
+		for (i = 0; i < col.n; i++) {
+			struct tk_drain *dr = tk_drain_find(ts, col.list[i]);
+
+			if (dr != NULL)
+				dr->matched = 1;
+		}
+		tk_expect_count(t, ts->idx, 1, &e);
+		if ((extra = calloc(ts->ndrains + e.nextra + 1,
+		    sizeof(*extra))) == NULL) {
+			tk_expect_free(&e);
+			free(col.list);
+			return -1;
+		}
+		for (i = 0; i < ts->ndrains; i++) {
+			struct tk_drain *dr = &ts->drains[i];
+
+			if (dr->matched)
+				continue;
+			/* Not a complete state of a tracked connection. */
+			for (j = 0; j < col.n; j++)
+				if (tk_tuple_is(dr->family, &dr->client,
+				    &dr->service, col.list[j]))
+					break;
+			if (j < col.n)
+				continue;	/* tracked: capture fallback */
+			extra[nextra].dr = dr;
+			extra[nextra].conn_id = dr->conn_id;
+			extra[nextra].family = dr->family;
+			extra[nextra].client = dr->client;
+			extra[nextra].service = dr->service;
+			nextra++;
+		}
+		for (i = 0; i < e.nextra; i++) {
+			for (j = 0; j < nextra; j++)
+				if (extra[j].conn_id == e.extra[i].conn_id ||
+				    tk_tuple_eq(extra[j].family,
+				    &extra[j].client, &extra[j].service,
+				    e.extra[i].family, &e.extra[i].client,
+				    &e.extra[i].service))
+					break;
+			if (j == nextra)
+				extra[nextra++] = e.extra[i];
+		}
+		tk_expect_free(&e);
+	}
+	total = col.n + nextra;
+	if (total > 0 && ((ts->conns = calloc(total, sizeof(*ts->conns))) ==
+	    NULL || (ts->pins = calloc(total, sizeof(*ts->pins))) == NULL)) {
 		free(col.list);
+		free(extra);
 		return -1;
 	}
 	for (i = 0; i < col.n; i++) {
@@ -734,23 +988,8 @@ tk_snapshot(struct tk_server *ts)
 		char why[300];
 		int r;
 
-		k->ts = ts;
-		k->n = i;
-		k->fd = -1;
-		k->status_fd = -1;
-		k->report_fd = -1;
-		k->pkg_fd = -1;
-		k->rebuild_ns = -1;
-		k->ssh = ts->cs->recover == CONF_RECOVER_SSH;
-		buf_init(&k->pkg, RPKG_MAX);
-		buf_set_secret(&k->pkg);
-		k->client = c->client;
-		k->cport = c->cport;
-		k->sport = c->sport;
-		inet_ntop(c->client.family, c->client.a, k->client_str,
-		    sizeof(k->client_str));
-		inet_ntop(c->server.family, c->server.a, k->service_str,
-		    sizeof(k->service_str));
+		tk_conn_init(ts, k, i, &c->client, c->cport, &c->server,
+		    c->sport);
 		k->last_frame_us = (int64_t)(c->dir[TCPTRACK_S2C].last_time *
 		    1e6);
 		if (c->state == TCPTRACK_SYN_SENT ||
@@ -767,7 +1006,29 @@ tk_snapshot(struct tk_server *ts)
 			struct tk_drain *dr = ts->draining ?
 			    tk_drain_find(ts, c) : NULL;
 
-			if (dr != NULL) {
+			if (dr != NULL && dr->rec.version == 2) {
+				/* The sshd's own state and log: no capture */
+				k->drained = 1;
+				k->drain_stop_us = (int64_t)dr->rec.stop_us;
+				r = takeover_ssh_prepare_sjd2(&dr->rec,
+				    tk_drain_keyrec(ts, dr, c), ts->cs,
+				    &c->client, c->cport, &c->server,
+				    c->sport, dr->arrived, now, &k->plan,
+				    &k->pkg, &si, why, sizeof(why));
+				if (r != 0) {
+					/* Its sshd is gone: reset it where
+					 * the sshd left it. */
+					k->fate = TK_RESET;
+					snprintf(k->reason, sizeof(k->reason),
+					    "%s", why);
+					tk_plan_reset_drained(&k->plan,
+					    &dr->rec, &c->server, c->sport,
+					    &c->client, c->cport);
+					k->has_plan = 1;
+					tk_pin_note(ts, &c->client);
+					continue;
+				}
+			} else if (dr != NULL) {
 				/* The sshd's own final state (docs/drain.md) */
 				k->drained = 1;
 				k->drain_stop_us = (int64_t)dr->rec.stop_us;
@@ -806,8 +1067,68 @@ tk_snapshot(struct tk_server *ts)
 		if (k->has_plan)
 			tk_pin_note(ts, &c->client);
 	}
-	ts->nconns = col.n;
+	/* The drain's sessions that the capture did not follow. */
+	for (i = 0; i < nextra; i++) {
+		struct tk_extra *x = &extra[i];
+		struct tk_conn *k = &ts->conns[col.n + i];
+		struct pkt_addr cli, srv;
+		struct takeover_ssh_info si;
+		char why[300];
+
+		tk_seal_addr(&cli, x->family, &x->client);
+		tk_seal_addr(&srv, x->family, &x->service);
+		tk_conn_init(ts, k, col.n + i, &cli, x->client.port, &srv,
+		    x->service.port);
+		k->last_frame_us = 0;
+		if (x->dr == NULL) {
+			k->fate = TK_LOST;
+			snprintf(k->reason, sizeof(k->reason), "no drain state "
+			    "(its keys are held, the capture has not seen it): "
+			    "it stayed on %s without the address",
+			    ts->cs->name);
+			continue;
+		}
+		if (!x->dr->complete) {
+			k->fate = TK_LOST;
+			snprintf(k->reason, sizeof(k->reason), "%s (not "
+			    "captured: nothing to fall back on)",
+			    x->dr->bad ? x->dr->why : "drain state "
+			    "incomplete");
+			continue;
+		}
+		k->drained = 1;
+		k->drain_stop_us = (int64_t)x->dr->rec.stop_us;
+		if (x->dr->rec.version != 2) {
+			/* SJD1 needs the capture's setup log. */
+			k->fate = TK_RESET;
+			snprintf(k->reason, sizeof(k->reason), "drain: an SJD1 "
+			    "state, but the capture never saw the connection "
+			    "(no setup log)");
+		} else if (takeover_ssh_prepare_sjd2(&x->dr->rec,
+		    tk_drain_keyrec(ts, x->dr, NULL), ts->cs, &cli,
+		    x->client.port, &srv, x->service.port, x->dr->arrived,
+		    now, &k->plan, &k->pkg, &si, why, sizeof(why)) == 0) {
+			k->has_plan = 1;
+			k->fate = TK_PENDING;
+			k->in_bytes = k->plan.rc.recvq_len;
+			k->out_bytes = k->plan.rc.sendq_len;
+			k->pkg_messages = si.messages;
+			k->pkg_replayed = si.replayed;
+			k->pkg_channels = si.channels;
+			tk_pin_note(ts, &cli);
+			continue;
+		} else {
+			k->fate = TK_RESET;
+			snprintf(k->reason, sizeof(k->reason), "%s", why);
+		}
+		tk_plan_reset_drained(&k->plan, &x->dr->rec, &srv,
+		    x->service.port, &cli, x->client.port);
+		k->has_plan = 1;
+		tk_pin_note(ts, &cli);
+	}
+	ts->nconns = total;
 	free(col.list);
+	free(extra);
 	return 0;
 }
 
@@ -1004,6 +1325,19 @@ tk_go(struct tk_server *ts)
 		log_warn("%s: %s", ts->cs->name, err);
 	ts->announced = 1;
 	ts->row.address_us = store_now_us();
+	if (ts->draining && watch_keystore(t->watch) != NULL) {
+		/*
+		 * The server gave its sessions up: their export connections
+		 * end here (their monitors exit without an end notice).  A
+		 * later drain back (failback) must not wait for them.
+		 */
+		size_t nf = keystore_forget_server(watch_keystore(t->watch),
+		    ts->idx, store_now_us());
+
+		if (nf > 0)
+			debug_f("%s: %zu export connections ended by the "
+			    "drain", ts->cs->name, nf);
+	}
 	ev_timer_init(&ts->announce, tk_announce_cb, tk_announce_at[0], 0.);
 	ts->announce.data = ts;
 	ev_timer_start(t->loop, &ts->announce);
@@ -2185,19 +2519,41 @@ tk_drains_complete(const struct tk_server *ts)
 	return n;
 }
 
+/* Whether the endpoints of an export record are those of c. */
+static int
+tk_tuple_is(uint8_t family, const struct seal_endpoint *client,
+    const struct seal_endpoint *service, const struct tcptrack_conn *c)
+{
+	size_t alen = c->client.family == AF_INET ? 4 : 16;
+
+	return client->port == c->cport && service->port == c->sport &&
+	    (family == SEAL_AF_INET) == (c->client.family == AF_INET) &&
+	    memcmp(client->addr, c->client.a, alen) == 0 &&
+	    memcmp(service->addr, c->server.a, alen) == 0;
+}
+
+static int
+tk_tuple_eq(uint8_t fa, const struct seal_endpoint *ca,
+    const struct seal_endpoint *sa, uint8_t fb,
+    const struct seal_endpoint *cb, const struct seal_endpoint *sb)
+{
+	size_t alen = fa == SEAL_AF_INET ? 4 : 16;
+
+	return fa == fb && ca->port == cb->port && sa->port == sb->port &&
+	    memcmp(ca->addr, cb->addr, alen) == 0 &&
+	    memcmp(sa->addr, sb->addr, alen) == 0;
+}
+
 static struct tk_drain *
 tk_drain_find(struct tk_server *ts, const struct tcptrack_conn *c)
 {
-	size_t i, alen = c->client.family == AF_INET ? 4 : 16;
+	size_t i;
 
 	for (i = 0; i < ts->ndrains; i++) {
 		struct tk_drain *dr = &ts->drains[i];
 
-		if (dr->complete && dr->client.port == c->cport &&
-		    dr->service.port == c->sport &&
-		    (dr->family == SEAL_AF_INET) == (c->client.family ==
-		    AF_INET) && memcmp(dr->client.addr, c->client.a, alen) ==
-		    0 && memcmp(dr->service.addr, c->server.a, alen) == 0)
+		if (dr->complete && tk_tuple_is(dr->family, &dr->client,
+		    &dr->service, c))
 			return dr;
 	}
 	return NULL;
@@ -2252,6 +2608,8 @@ tk_drain_part(void *arg, size_t server, const struct keystore_conn *kc,
 	if (kr->drain_part != dr->have || kr->drain_nparts != dr->nparts ||
 	    buf_put(&dr->data, kr->drain_data, kr->drain_len) != 0) {
 		dr->bad = 1;
+		snprintf(dr->why, sizeof(dr->why), "drain state: part %u of "
+		    "%u out of order", kr->drain_part, kr->drain_nparts);
 		log_warn("%s: drain of %016llx: part %u of %u out of order",
 		    ts->cs->name, (unsigned long long)kc->conn_id,
 		    kr->drain_part, kr->drain_nparts);
@@ -2262,35 +2620,117 @@ tk_drain_part(void *arg, size_t server, const struct keystore_conn *kc,
 	if (drainrec_decode(buf_ptr(&dr->data), buf_len(&dr->data), &dr->rec,
 	    why, sizeof(why)) != 0) {
 		dr->bad = 1;
+		snprintf(dr->why, sizeof(dr->why), "%s", why);
 		log_warn("%s: drain of %016llx: %s", ts->cs->name,
 		    (unsigned long long)kc->conn_id, why);
 		return;
 	}
 	dr->complete = 1;
 	dr->arrived = ev_time();
-	debug_f("%s: drain state of %016llx complete (%u parts, %zu bytes)",
-	    ts->cs->name, (unsigned long long)kc->conn_id, dr->nparts,
-	    buf_len(&dr->data));
+	debug_f("%s: drain state of %016llx complete (SJD%d, %u parts, %zu "
+	    "bytes)", ts->cs->name, (unsigned long long)kc->conn_id,
+	    dr->rec.version, dr->nparts, buf_len(&dr->data));
 }
 
-/* Connections of the server whose keys are held: drain records to come. */
-struct tk_expect {
-	struct takeover	*t;
-	size_t		 server, n;
-};
+/*
+ * Connections of the server whose keys are held: drain records to come.
+ * The tracked ones (past the handshake, keys of the KEX in force held),
+ * and the sessions whose keys the keystore holds but that the capture has
+ * not picked up (after a failback: sessions idle since this daemon
+ * started; docs/drain.md "Failback").
+ */
 
 static void
 tk_expect_cb(void *arg, size_t server, struct tcptrack_conn *c)
 {
 	struct tk_expect *e = arg;
-
+	struct tcptrack_conn **n;
 	struct sshtrack_info si;
 
-	if (server == e->server &&
-	    sshtrack_status(watch_sshtrack(e->t->watch), c, &si) == 0 &&
-	    !si.waiting_keys && c->state != TCPTRACK_SYN_SENT &&
-	    c->state != TCPTRACK_SYN_RECEIVED)
-		e->n++;
+	if (server != e->server)
+		return;
+	if (!e->all && (sshtrack_status(watch_sshtrack(e->t->watch), c,
+	    &si) != 0 || si.waiting_keys || c->state == TCPTRACK_SYN_SENT ||
+	    c->state == TCPTRACK_SYN_RECEIVED))
+		return;
+	e->n++;
+	if (c->dir[TCPTRACK_C2S].syn_seen)
+		e->from_syn++;
+	if (e->nlist == e->alist) {
+		size_t na = e->alist ? e->alist * 2 : 64;
+
+		if ((n = reallocarray(e->list, na, sizeof(*n))) == NULL)
+			return;
+		e->list = n;
+		e->alist = na;
+	}
+	e->list[e->nlist++] = c;
+}
+
+static int
+tk_expect_ks_cb(void *arg, const struct keystore_conn *kc)
+{
+	struct tk_expect *e = arg;
+	struct tk_extra *n;
+	size_t i;
+
+	if (strcmp(kc->server, e->name) != 0 || kc->closed || !kc->keys_held)
+		return 0;
+	for (i = 0; i < e->nlist; i++)
+		if (tk_tuple_is(kc->family, &kc->client, &kc->service,
+		    e->list[i]))
+			return 0;
+	for (i = 0; i < e->nextra; i++)
+		if (tk_tuple_eq(kc->family, &kc->client, &kc->service,
+		    e->extra[i].family, &e->extra[i].client,
+		    &e->extra[i].service)) {
+			/* The same tuple twice: the newest export counts. */
+			if (kc->last_us > e->extra[i].last_us) {
+				e->extra[i].conn_id = kc->conn_id;
+				e->extra[i].last_us = kc->last_us;
+			}
+			return 0;
+		}
+	if (e->nextra == e->aextra) {
+		size_t na = e->aextra ? e->aextra * 2 : 16;
+
+		if ((n = reallocarray(e->extra, na, sizeof(*n))) == NULL)
+			return 0;
+		e->extra = n;
+		e->aextra = na;
+	}
+	n = &e->extra[e->nextra++];
+	memset(n, 0, sizeof(*n));
+	n->conn_id = kc->conn_id;
+	n->family = kc->family;
+	n->client = kc->client;
+	n->service = kc->service;
+	n->last_us = kc->last_us;
+	return 0;
+}
+
+/* Count (and list) what a drain of server expects; tk_expect_free() after. */
+static void
+tk_expect_count(struct takeover *t, size_t server, int all,
+    struct tk_expect *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->t = t;
+	e->server = server;
+	e->all = all;
+	e->name = t->srv[server].cs->name;
+	watch_foreach_conn(t->watch, tk_expect_cb, e);
+	if (watch_keystore(t->watch) != NULL)
+		(void)keystore_walk(watch_keystore(t->watch), tk_expect_ks_cb,
+		    e);
+}
+
+static void
+tk_expect_free(struct tk_expect *e)
+{
+	free(e->list);
+	free(e->extra);
+	memset(e, 0, sizeof(*e));
 }
 
 /*
@@ -2313,6 +2753,8 @@ tk_drain_lags(struct sshtrack *st, const struct tcptrack_conn *c,
 	uint32_t resume_seq;
 	uint64_t resume;
 
+	if (d->version != 1)
+		return 0;	/* SJD2: the log is in the state, not the capture */
 	if (sshtrack_status(st, c, &si) != 0 || !cd->syn_seen)
 		return 0;	/* it will fail anyway: do not wait for it */
 	resume_seq = d->rcv_nxt - (uint32_t)(d->dir[0].raw_len +
@@ -2354,6 +2796,46 @@ tk_drain_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_warn("%s: drain: the capture is still behind the sshd on "
 		    "%zu connections", ts->cs->name, l.n);
 	ev_timer_stop(loop, w);
+	if (done == 0 && ts->ndrains == 0 && ts->drain_expected > 0) {
+		struct tk_expect e;
+		size_t from_syn;
+
+		tk_expect_count(ts->t, ts->idx, 0, &e);
+		from_syn = e.from_syn;
+		tk_expect_free(&e);
+		if (from_syn == 0) {
+			/*
+			 * Not one state arrived and the capture can rebuild
+			 * none of the sessions (after a failback it picked
+			 * them up mid-stream, or not at all): taking the
+			 * address would only reset them.  Leave it: the
+			 * drain command's watcher puts it back on the server
+			 * and calls the drain off, and the sessions whose
+			 * sshd did not send its state resume there.
+			 */
+			ts->drain_cmd_failed = 1;
+			ts->draining = 0;
+			log_error("%s: drain: none of %zu sessions sent its "
+			    "state and the capture can rebuild none of them: "
+			    "not taking the address (the drain command's "
+			    "watcher puts it back on %s)", ts->cs->name,
+			    ts->drain_expected, ts->cs->name);
+			store_put_event(ts->t->store, ts->cs->name,
+			    "drain-failed", "none of %zu sessions sent its "
+			    "state, the capture can rebuild none: address not "
+			    "taken, nothing moved", ts->drain_expected);
+			tk_set_phase(ts, TK_FENCE_FAILED, "no drain state "
+			    "from any of %zu sessions within %u s, and the "
+			    "capture can rebuild none: address not taken, "
+			    "nothing moved", ts->drain_expected,
+			    (unsigned)ts->cs->drain_timeout);
+			ts->row.done_us = store_now_us();
+			tk_row_save(ts);
+			watch_health_reset(ts->t->watch, ts->idx, "a drain "
+			    "that moved nothing: watched again");
+			return;
+		}
+	}
 	log_notice("%s: drain: %zu of %zu sessions sent their state; taking "
 	    "over the address", ts->cs->name, done, ts->drain_expected);
 	store_put_event(ts->t->store, ts->cs->name, "drain-states", "%zu of "
@@ -2374,6 +2856,7 @@ tk_drain_cmd_done(void *arg, int ok, const char *result, const char *output)
 	    ts->cs->drain_command, result, output[0] != '\0' ? ": " : "",
 	    output);
 	ts->row.fence_result = ts->fence_result;
+	snprintf(ts->drain_output, sizeof(ts->drain_output), "%s", output);
 	if (!ok && done == 0) {
 		/* Nothing left the server: it keeps its sessions. */
 		ts->drain_cmd_failed = 1;
@@ -2385,6 +2868,8 @@ tk_drain_cmd_done(void *arg, int ok, const char *result, const char *output)
 		tk_set_phase(ts, TK_FENCE_FAILED, "drain command failed (%s): "
 		    "nothing moved", result);
 		tk_row_save(ts);
+		watch_health_reset(t->watch, ts->idx, "a drain that moved "
+		    "nothing: watched again");
 		return;
 	}
 	if (!ok)
@@ -2399,16 +2884,14 @@ tk_drain_cmd_done(void *arg, int ok, const char *result, const char *output)
 		 */
 		struct tk_expect e;
 
-		memset(&e, 0, sizeof(e));
-		e.t = t;
-		e.server = (size_t)(ts - t->srv);
-		watch_foreach_conn(t->watch, tk_expect_cb, &e);
-		if (e.n > ts->drain_expected) {
+		tk_expect_count(t, (size_t)(ts - t->srv), 0, &e);
+		if (e.n + e.nextra > ts->drain_expected) {
 			log_info("%s: drain: %zu sessions now (%zu logged in "
-			    "meanwhile)", ts->cs->name, e.n,
-			    e.n - ts->drain_expected);
-			ts->drain_expected = e.n;
+			    "meanwhile)", ts->cs->name, e.n + e.nextra,
+			    e.n + e.nextra - ts->drain_expected);
+			ts->drain_expected = e.n + e.nextra;
 		}
+		tk_expect_free(&e);
 	}
 	tk_set_phase(ts, TK_DRAINING, "waiting for the sessions' states "
 	    "(%zu of %zu)", done, ts->drain_expected);
@@ -2440,6 +2923,8 @@ takeover_drain(struct takeover *t, size_t server, struct buf *out)
 		buf_putf(out, "server %s has no drain_command", ts->cs->name);
 		return -1;
 	}
+	/* The address may have left this host since the last check. */
+	tk_addr_check_one(t, server);
 	if (ts->phase != TK_NONE && ts->phase != TK_FENCE_FAILED) {
 		buf_putf(out, "%s: a drain or takeover is under way or done "
 		    "(%s: %s)", ts->cs->name, tk_phase_str(ts->phase),
@@ -2451,21 +2936,17 @@ takeover_drain(struct takeover *t, size_t server, struct buf *out)
 		    ts->cs->name);
 		return -1;
 	}
-	free(ts->conns);
-	free(ts->pins);
-	ts->conns = NULL;
-	ts->pins = NULL;
-	ts->nconns = ts->next = ts->starting = ts->npins = 0;
-	ts->announced = 0;
-	ts->unpinned = 0;
+	tk_conns_release(ts);
 	tk_drains_free(ts);
 	ts->draining = 1;
 	ts->drain_cmd_failed = 0;
-	memset(&e, 0, sizeof(e));
-	e.t = t;
-	e.server = server;
-	watch_foreach_conn(t->watch, tk_expect_cb, &e);
-	ts->drain_expected = e.n;
+	ts->drain_output[0] = '\0';
+	tk_expect_count(t, server, 0, &e);
+	ts->drain_expected = e.n + e.nextra;
+	if (e.nextra > 0)
+		log_info("%s: drain: %zu of the sessions are known by their "
+		    "keys only (not captured)", ts->cs->name, e.nextra);
+	tk_expect_free(&e);
 	memset(&ts->row, 0, sizeof(ts->row));
 	snprintf(ts->cause, sizeof(ts->cause), "drain (securejeebsctl "
 	    "drain)");
@@ -2532,6 +3013,12 @@ takeover_drain_status(struct takeover *t, size_t server, struct buf *out)
 	    tk_drains_complete(ts), moved, failed, pending, hs, ts->why);
 	if (!over)
 		return 0;
+	/*
+	 * A drain called off: the drain command says why, and which
+	 * sessions held the address (docs/drain.md "Failback").
+	 */
+	if (ts->drain_cmd_failed && ts->drain_output[0] != '\0')
+		buf_putf(out, "drain command: %s\n", ts->drain_output);
 	for (i = 0; i < ts->nconns; i++) {
 		const struct tk_conn *k = &ts->conns[i];
 		int64_t from = k->drained && k->drain_stop_us > 0 ?
@@ -2553,38 +3040,20 @@ takeover_drain_status(struct takeover *t, size_t server, struct buf *out)
 	return 0;
 }
 
-/* One connection of a drain: the package from the sshd's final state. */
+/*
+ * A drained connection's package fields that come from the drain state
+ * and the key record, whatever the format: the attested login, the keys at
+ * the sshd's positions, the channels with their windows.
+ */
 static int
-tk_ssh_prepare_drain(struct sshtrack *st, const struct tcptrack_conn *c,
-    const struct conf_server *cs, struct tk_drain *dr, double now,
-    struct rebuild_plan *p, struct buf *pkg, struct takeover_ssh_info *info,
-    char *why, size_t whylen)
+tk_drain_pkg(struct rpkg *k, const struct drainrec *d,
+    const struct seal_keyrec *rec, const struct conf_server *cs,
+    struct takeover_ssh_info *info, char *why, size_t whylen)
 {
-	const struct drainrec *d = &dr->rec;
-	const struct tcptrack_dir *cd = &c->dir[TCPTRACK_C2S];
-	struct sshtrack_info si;
 	struct sshtrack_pos pos[2];
-	const struct seal_keyrec *rec;
-	struct repair_conn *rc = &p->rc;
-	struct rpkg *k = NULL;
-	const char *hostkey;
-	uint64_t resume;
-	uint32_t resume_seq;
-	size_t i, inq, outq;
-	int ret = -1, dd;
+	size_t i;
+	int dd, ret = -1;
 
-	memset(p, 0, sizeof(*p));
-	memset(info, 0, sizeof(*info));
-	memset(pos, 0, sizeof(pos));
-	if (sshtrack_status(st, c, &si) != 0) {
-		snprintf(why, whylen, "drain: not followed by the SSH tracker");
-		return -1;
-	}
-	if ((rec = sshtrack_keyrec(st, c, d->kex_number)) == NULL) {
-		snprintf(why, whylen, "drain: keys of KEX %u not held",
-		    d->kex_number);
-		return -1;
-	}
 	if (!rec->has_login || rec->user[0] == '\0' ||
 	    strlen(rec->user) > RPKG_USER_MAX || !tk_text_ok(rec->user) ||
 	    rec->auth_method[0] == '\0' ||
@@ -2594,39 +3063,15 @@ tk_ssh_prepare_drain(struct sshtrack *st, const struct tcptrack_conn *c,
 		snprintf(why, whylen, "drain: no usable attested login");
 		return -1;
 	}
-	if (!cd->syn_seen) {
-		snprintf(why, whylen, "drain: the client's SYN was not seen: "
-		    "no stream offsets for the setup log");
+	if (rec->kex_alg[0] == '\0' || strlen(rec->kex_alg) > RPKG_NAME_MAX) {
+		snprintf(why, whylen, "drain: the key record's KEX algorithm "
+		    "does not fit the package");
 		return -1;
 	}
-	/* Where the live client stream starts: what the sshd had not read
-	 * or not processed, up to rcv_nxt. */
-	inq = d->dir[0].raw_len + d->recvq_len;
-	outq = d->sendq_len + d->dir[1].raw_len;
-	resume_seq = d->rcv_nxt - (uint32_t)inq;
-	resume = tcptrack_unwrap(resume_seq - (cd->isn + 1), cd->delivered);
-	if (si.dir[SSHTRACK_C2S].packet_end < resume) {
-		snprintf(why, whylen, "drain: the capture has followed the "
-		    "client only to offset %llu, the server had read to "
-		    "%llu", (unsigned long long)si.dir[SSHTRACK_C2S].packet_end,
-		    (unsigned long long)resume);
-		return -1;
-	}
-	hostkey = rec->kex_number == 0 || si.hostkey0[0] == '\0' ?
-	    rec->hostkey_alg : si.hostkey0;
-	if ((k = rpkg_new()) == NULL) {
-		snprintf(why, whylen, "out of memory");
-		return -1;
-	}
-	snprintf(k->client_version, sizeof(k->client_version), "%s",
-	    si.dir[SSHTRACK_C2S].version);
-	snprintf(k->server_version, sizeof(k->server_version), "%s",
-	    si.dir[SSHTRACK_S2C].version);
+	memset(pos, 0, sizeof(pos));
 	memcpy(k->session_id, rec->session_id, rec->session_id_len);
 	k->session_id_len = rec->session_id_len;
 	snprintf(k->kex_alg, sizeof(k->kex_alg), "%s", rec->kex_alg);
-	snprintf(k->hostkey_alg, sizeof(k->hostkey_alg), "%s", hostkey);
-	k->strict_kex = rec->c2s.strict_kex != 0;
 	snprintf(k->user, sizeof(k->user), "%s", rec->user);
 	snprintf(k->auth_method, sizeof(k->auth_method), "%s",
 	    rec->auth_method);
@@ -2656,6 +3101,7 @@ tk_ssh_prepare_drain(struct sshtrack *st, const struct tcptrack_conn *c,
 	for (i = 0; i < d->nchans; i++) {
 		const struct drainrec_chan *dc = &d->chans[i];
 		struct rpkg_chan ch;
+		const char *c;
 
 		if (dc->flags & (DRAINREC_CHAN_CLOSE_SENT |
 		    DRAINREC_CHAN_CLOSE_RCVD)) {
@@ -2663,6 +3109,12 @@ tk_ssh_prepare_drain(struct sshtrack *st, const struct tcptrack_conn *c,
 			    "being closed", dc->self, dc->type);
 			goto out;
 		}
+		for (c = dc->type; *c != '\0'; c++)
+			if (*c < 0x21 || *c > 0x7e) {
+				snprintf(why, whylen, "drain: channel %u: its "
+				    "type is not a name", dc->self);
+				goto out;
+			}
 		memset(&ch, 0, sizeof(ch));
 		ch.id_client = dc->remote_id;
 		ch.id_server = dc->self;
@@ -2683,24 +3135,37 @@ tk_ssh_prepare_drain(struct sshtrack *st, const struct tcptrack_conn *c,
 		}
 		info->channels++;
 	}
-	/* The setup log from the capture, up to what the server had read. */
-	if (tk_ssh_log(st, c, resume, k, info, why, whylen) != 0)
-		goto out;
-	if (pkg != NULL && rpkg_encode(k, pkg) != 0) {
-		snprintf(why, whylen, "the recovery package does not encode");
-		goto out;
-	}
-	/* The socket, exactly as the server's was. */
-	rc->local = c->server;
-	rc->lport = c->sport;
-	rc->remote = c->client;
-	rc->rport = c->cport;
+	ret = 0;
+ out:
+	explicit_bzero(pos, sizeof(pos));
+	return ret;
+}
+
+/*
+ * The socket, exactly as the server's was: receive queue = the sshd's
+ * unprocessed input + the kernel receive queue, send queue = the kernel
+ * send queue + the sshd's unsent output.
+ */
+static int
+tk_drain_socket(struct rebuild_plan *p, const struct drainrec *d,
+    const struct pkt_addr *local, uint16_t lport,
+    const struct pkt_addr *remote, uint16_t rport, double arrived,
+    double now, char *why, size_t whylen)
+{
+	struct repair_conn *rc = &p->rc;
+	size_t inq = d->dir[0].raw_len + d->recvq_len;
+	size_t outq = d->sendq_len + d->dir[1].raw_len;
+
+	rc->local = *local;
+	rc->lport = lport;
+	rc->remote = *remote;
+	rc->rport = rport;
 	rc->snd_una = d->snd_una;
 	rc->rcv_nxt = d->rcv_nxt;
 	if ((inq > 0 && (p->recvq = malloc(inq)) == NULL) ||
 	    (outq > 0 && (p->sendq = malloc(outq)) == NULL)) {
 		snprintf(why, whylen, "out of memory");
-		goto out;
+		return -1;
 	}
 	if (d->dir[0].raw_len > 0)
 		memcpy(p->recvq, d->dir[0].raw, d->dir[0].raw_len);
@@ -2721,18 +3186,179 @@ tk_ssh_prepare_drain(struct sshtrack *st, const struct tcptrack_conn *c,
 	rc->rcv_wscale = d->rcv_wscale;
 	rc->sack_ok = (d->tcp_flags & DRAINREC_TCP_SACK) != 0;
 	rc->ts_ok = (d->tcp_flags & DRAINREC_TCP_TS) != 0;
-	rc->tsval = rc->ts_ok ? rebuild_tsval(d->tsval, dr->arrived, now) : 0;
+	rc->tsval = rc->ts_ok ? rebuild_tsval(d->tsval, arrived, now) : 0;
 	rc->snd_wnd = d->snd_wnd;
 	rc->snd_wl1 = d->snd_wl1;
 	rc->rcv_wnd = d->rcv_wnd;
 	rc->rcv_wup = d->rcv_wup;
-	p->in_off = resume;
 	p->out_off = 0;
+	return 0;
+}
+
+/*
+ * One connection of an SJD1 drain: the package from the sshd's final state,
+ * the versions and the setup log from the capture (its SYN must have been
+ * seen, and the capture must have followed the client up to where the sshd
+ * had read).
+ */
+static int
+tk_ssh_prepare_drain(struct sshtrack *st, const struct tcptrack_conn *c,
+    const struct conf_server *cs, struct tk_drain *dr, double now,
+    struct rebuild_plan *p, struct buf *pkg, struct takeover_ssh_info *info,
+    char *why, size_t whylen)
+{
+	const struct drainrec *d = &dr->rec;
+	const struct tcptrack_dir *cd = &c->dir[TCPTRACK_C2S];
+	struct sshtrack_info si;
+	const struct seal_keyrec *rec;
+	struct rpkg *k = NULL;
+	const char *hostkey;
+	uint64_t resume;
+	uint32_t resume_seq;
+	size_t inq;
+	int ret = -1;
+
+	memset(p, 0, sizeof(*p));
+	memset(info, 0, sizeof(*info));
+	if (sshtrack_status(st, c, &si) != 0) {
+		snprintf(why, whylen, "drain: not followed by the SSH tracker");
+		return -1;
+	}
+	if ((rec = sshtrack_keyrec(st, c, d->kex_number)) == NULL) {
+		snprintf(why, whylen, "drain: keys of KEX %u not held",
+		    d->kex_number);
+		return -1;
+	}
+	if (!cd->syn_seen) {
+		snprintf(why, whylen, "drain: the client's SYN was not seen: "
+		    "no stream offsets for the setup log");
+		return -1;
+	}
+	/* Where the live client stream starts: what the sshd had not read
+	 * or not processed, up to rcv_nxt. */
+	inq = d->dir[0].raw_len + d->recvq_len;
+	resume_seq = d->rcv_nxt - (uint32_t)inq;
+	resume = tcptrack_unwrap(resume_seq - (cd->isn + 1), cd->delivered);
+	if (si.dir[SSHTRACK_C2S].packet_end < resume) {
+		snprintf(why, whylen, "drain: the capture has followed the "
+		    "client only to offset %llu, the server had read to "
+		    "%llu", (unsigned long long)si.dir[SSHTRACK_C2S].packet_end,
+		    (unsigned long long)resume);
+		return -1;
+	}
+	hostkey = rec->kex_number == 0 || si.hostkey0[0] == '\0' ?
+	    rec->hostkey_alg : si.hostkey0;
+	if ((k = rpkg_new()) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	snprintf(k->client_version, sizeof(k->client_version), "%s",
+	    si.dir[SSHTRACK_C2S].version);
+	snprintf(k->server_version, sizeof(k->server_version), "%s",
+	    si.dir[SSHTRACK_S2C].version);
+	snprintf(k->hostkey_alg, sizeof(k->hostkey_alg), "%s", hostkey);
+	k->strict_kex = rec->c2s.strict_kex != 0;
+	if (tk_drain_pkg(k, d, rec, cs, info, why, whylen) != 0)
+		goto out;
+	/* The setup log from the capture, up to what the server had read. */
+	if (tk_ssh_log(st, c, resume, k, info, why, whylen) != 0)
+		goto out;
+	if (pkg != NULL && rpkg_encode(k, pkg) != 0) {
+		snprintf(why, whylen, "the recovery package does not encode");
+		goto out;
+	}
+	if (tk_drain_socket(p, d, &c->server, c->sport, &c->client, c->cport,
+	    dr->arrived, now, why, whylen) != 0)
+		goto out;
+	p->in_off = resume;
 	info->resume_off[SSHTRACK_C2S] = resume;
 	ret = 0;
  out:
 	rpkg_free(k);
-	explicit_bzero(pos, sizeof(pos));
+	if (ret != 0) {
+		rebuild_plan_free(p);
+		if (pkg != NULL)
+			buf_reset(pkg);
+	}
+	return ret;
+}
+
+int
+takeover_ssh_prepare_sjd2(const struct drainrec *d,
+    const struct seal_keyrec *rec, const struct conf_server *cs,
+    const struct pkt_addr *client, uint16_t cport,
+    const struct pkt_addr *service, uint16_t sport, double arrived,
+    double now, struct rebuild_plan *p, struct buf *pkg,
+    struct takeover_ssh_info *info, char *why, size_t whylen)
+{
+	struct rpkg *k = NULL;
+	size_t i;
+	int ret = -1;
+
+	memset(p, 0, sizeof(*p));
+	memset(info, 0, sizeof(*info));
+	if (d->version != 2) {
+		snprintf(why, whylen, "drain: not an SJD2 state");
+		return -1;
+	}
+	if (rec == NULL) {
+		snprintf(why, whylen, "drain: keys of KEX %u not held",
+		    d->kex_number);
+		return -1;
+	}
+	if (rec->kex_number != d->kex_number) {
+		snprintf(why, whylen, "drain: keys of KEX %u not held (the "
+		    "newest key record is of KEX %u)", d->kex_number,
+		    rec->kex_number);
+		return -1;
+	}
+	/* drainrec_decode() bounded these to the package's limits. */
+	if (strlen(d->client_version) > RPKG_VERSION_MAX ||
+	    strlen(d->server_version) > RPKG_VERSION_MAX ||
+	    strlen(d->hostkey_alg) > RPKG_NAME_MAX ||
+	    d->nlog > RPKG_MAX_LOG) {
+		snprintf(why, whylen, "drain: the state does not fit the "
+		    "package");
+		return -1;
+	}
+	if ((k = rpkg_new()) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	snprintf(k->client_version, sizeof(k->client_version), "%s",
+	    d->client_version);
+	snprintf(k->server_version, sizeof(k->server_version), "%s",
+	    d->server_version);
+	snprintf(k->hostkey_alg, sizeof(k->hostkey_alg), "%s",
+	    d->hostkey_alg);
+	k->strict_kex = d->strict_kex != 0;
+	if (tk_drain_pkg(k, d, rec, cs, info, why, whylen) != 0)
+		goto out;
+	/* The setup log as the sshd kept it: no capture involved. */
+	for (i = 0; i < d->nlog; i++) {
+		const struct drainrec_msg *m = &d->log[i];
+
+		if (rpkg_add_msg(k, m->dir == 0 ? RPKG_C2S : RPKG_S2C,
+		    m->flags, m->p, m->len) != 0) {
+			snprintf(why, whylen, "out of memory");
+			goto out;
+		}
+		info->messages++;
+		if (m->dir == 0)
+			info->replayed++;
+	}
+	if (pkg != NULL && rpkg_encode(k, pkg) != 0) {
+		snprintf(why, whylen, "the recovery package does not encode "
+		    "(over %u bytes?)", RPKG_MAX);
+		goto out;
+	}
+	if (tk_drain_socket(p, d, service, sport, client, cport, arrived, now,
+	    why, whylen) != 0)
+		goto out;
+	p->in_off = 0;		/* no capture: stream offsets unknown */
+	ret = 0;
+ out:
+	rpkg_free(k);
 	if (ret != 0) {
 		rebuild_plan_free(p);
 		if (pkg != NULL)

@@ -17,7 +17,9 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "drainrec.h"
 #include "rebuild.h"
+#include "seal.h"
 #include "sshtrack.h"
 #include "store.h"
 #include "watch.h"
@@ -100,6 +102,23 @@ int	takeover_ssh_prepare(struct sshtrack *st, const struct tcptrack_conn *c,
 	    const struct conf_server *cs, double now, struct rebuild_plan *p,
 	    struct buf *pkg, struct takeover_ssh_info *info, char *why,
 	    size_t whylen);
+
+/*
+ * recover ssh, one connection drained with an SJD2 state (docs/drain.md):
+ * the package from d and the key record rec alone (the versions, host key
+ * algorithm, strict KEX and setup log from d; the keys, session_id, KEX
+ * algorithm and attested login from rec, which must be of d's KEX), and the
+ * socket from d's TCP state between service:sport and client:cport.  No
+ * capture involved: the connection may have been picked up mid-stream, or
+ * not seen at all.  arrived: ev_time() when d was complete.  0, or -1 with
+ * the reason; pkg NULL: not encoded.
+ */
+int	takeover_ssh_prepare_sjd2(const struct drainrec *d,
+	    const struct seal_keyrec *rec, const struct conf_server *cs,
+	    const struct pkt_addr *client, uint16_t cport,
+	    const struct pkt_addr *service, uint16_t sport, double arrived,
+	    double now, struct rebuild_plan *p, struct buf *pkg,
+	    struct takeover_ssh_info *info, char *why, size_t whylen);
 
 /*
  * jeebs-replay's report line (without its newline): 1, `ok` (r filled in;

@@ -857,6 +857,7 @@ watch_release(struct watch *w, size_t server)
 	if (server >= w->conf->nservers || w->released[server])
 		return;
 	w->released[server] = 1;
+	health_pause(w->health, (int)server, 1, "");
 	/*
 	 * The tracker has no call to drop a connection: an RST from the
 	 * client, at the sequence number it would use, ends each one through
@@ -877,6 +878,25 @@ watch_release(struct watch *w, size_t server)
 		(void)tcptrack_feed(w->tcp, &rst, ev_now(w->loop));
 	}
 	free(f.list);
+}
+
+void
+watch_unrelease(struct watch *w, size_t server, const char *why)
+{
+	if (server >= w->conf->nservers || !w->released[server])
+		return;
+	w->released[server] = 0;
+	w->last_server[server] = 0;
+	health_pause(w->health, (int)server, 0, why);
+}
+
+void
+watch_health_reset(struct watch *w, size_t server, const char *why)
+{
+	if (server >= w->conf->nservers || w->released[server])
+		return;
+	health_pause(w->health, (int)server, 1, "");
+	health_pause(w->health, (int)server, 0, why);
 }
 
 int

@@ -98,6 +98,17 @@ double	watch_last_server_frame(struct watch *w, size_t server);
  * its frames from here on (they are this host's own), health included.
  */
 void	watch_release(struct watch *w, size_t server);
+/*
+ * The address left this host (a drain took it back, docs/drain.md
+ * "Failback"): watch server again, its health from unknown (why says why).
+ */
+void	watch_unrelease(struct watch *w, size_t server, const char *why);
+/*
+ * Forget what health knew of server: unknown again (why says why), seen
+ * alive before it can be declared dead.  A drain that moved nothing: the
+ * address was away for a moment, which is no death.
+ */
+void	watch_health_reset(struct watch *w, size_t server, const char *why);
 /* Whether watch_release() was called for server. */
 int	watch_released(struct watch *w, size_t server);
 

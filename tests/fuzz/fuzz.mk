@@ -13,7 +13,7 @@
 # tests/fuzz/corpus/NAME and tests/fuzz/regress/NAME.
 
 FUZZ_ALL	= pkt tcptrack sshtrack_clear sshtrack_keyed seal control conf \
-		  rpkg cpr
+		  rpkg cpr drainrec
 FUZZ_HARNESSES	?= $(FUZZ_ALL)
 FUZZ_TIME	?= 60
 FUZZ_CC		?= clang

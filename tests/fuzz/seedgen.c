@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "cpr.h"
+#include "drainrec.h"
 #include "fuzz.h"
 #include "pkt.h"
 #include "rio.h"
@@ -799,6 +800,85 @@ seeds_packages(const char *fake)
 	}
 }
 
+/* fuzz_drainrec: drain states as the sshd sends them (SJD1, SJD2). */
+static void
+seeds_drainrec(void)
+{
+	static const uint8_t in[] = "ls\n", out[] = "unsent", q[] = "queue";
+	static const uint8_t userauth[] = { 50 };
+	static const uint8_t open_s[] = { 90, 0, 0, 0, 7, 's', 'e', 's', 's',
+	    'i', 'o', 'n', 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 0, 0x80, 0 };
+	static const uint8_t confirm[] = { 91, 0, 0, 0, 0, 0, 0, 0, 3, 0,
+	    0x20, 0, 0, 0, 0, 0x80, 0 };
+	static const uint8_t req[] = { 98, 0, 0, 0, 3, 0, 0, 0, 7, 'p', 't',
+	    'y', '-', 'r', 'e', 'q', 1 };
+	struct drainrec_chan ch[2] = {
+		{ 3, 0, "session", 2097152, 1048576, 32768, 16384, 0 },
+		{ 4, 1, "direct-tcpip", 1, 2, 3, 4, DRAINREC_CHAN_EOF_RCVD },
+	};
+	struct drainrec_msg log[4] = {
+		{ 0, DRAINREC_LOG_PASSWORD, userauth, 1 },
+		{ 0, 0, open_s, sizeof(open_s) },
+		{ 1, 0, confirm, sizeof(confirm) },
+		{ 0, 0, req, sizeof(req) },
+	};
+	struct drainrec d;
+	struct buf b;
+	int v;
+
+	for (v = 1; v <= 2; v++) {
+		memset(&d, 0, sizeof(d));
+		d.version = v;
+		d.kex_number = 1;
+		d.stop_us = 1764220000000000ull;
+		d.dir[0].seqnr = 9;
+		d.dir[0].packets = 9;
+		d.dir[0].blocks = 40;
+		d.dir[0].iv_len = 12;
+		d.dir[0].raw = in;
+		d.dir[0].raw_len = 3;
+		d.dir[1].seqnr = 12;
+		d.dir[1].packets = 12;
+		d.dir[1].blocks = 60;
+		d.dir[1].iv_len = 16;
+		d.dir[1].raw = out;
+		d.dir[1].raw_len = 6;
+		d.chans = ch;
+		d.nchans = 2;
+		d.snd_una = 1000;
+		d.rcv_nxt = 2000;
+		d.sendq = q;
+		d.sendq_len = 5;
+		d.recvq = q;
+		d.recvq_len = 5;
+		d.mss = 1448;
+		d.tcp_flags = DRAINREC_TCP_WSCALE | DRAINREC_TCP_SACK |
+		    DRAINREC_TCP_TS;
+		d.snd_wscale = 7;
+		d.rcv_wscale = 7;
+		d.tsval = 123456;
+		d.snd_wl1 = 2000;
+		d.snd_wnd = 64000;
+		d.max_window = 64000;
+		d.rcv_wnd = 64000;
+		d.rcv_wup = 2000;
+		if (v == 2) {
+			strcpy(d.client_version, "SSH-2.0-OpenSSH_9.2p1");
+			strcpy(d.server_version, "SSH-2.0-OpenSSH_9.2p1 "
+			    "Debian-2+deb12u10");
+			strcpy(d.hostkey_alg, "ssh-ed25519");
+			d.strict_kex = 1;
+			d.log = log;
+			d.nlog = 4;
+		}
+		buf_init(&b, 0);
+		if (drainrec_encode(&d, &b) != 0)
+			die("drainrec_encode");
+		put("drainrec", v == 1 ? "sjd1" : "sjd2", &b);
+		buf_free(&b);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -809,6 +889,7 @@ main(int argc, char **argv)
 	seeds_captures();
 	seeds_keyed();
 	seeds_packages(argv[2]);
+	seeds_drainrec();
 	printf("seedgen: %d seeds written under %s\n", nwritten, outdir);
 	return 0;
 }

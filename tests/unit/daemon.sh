@@ -6,7 +6,9 @@
 # refuses non-root clients and bad requests, takes export records sealed by an
 # independent implementation (tests/unit/sjx1-send.py) and logs the same
 # failover-keys lines, lists the connections without keys, keeps events and
-# keys across a restart, wipes keys at an end notice, and exits cleanly on
+# keys across a restart, wipes keys at an end notice, refuses `failback NAME`
+# without a `failback_for NAME` block and reports a called-off failback (exit
+# 2, the drain command naming the session), and exits cleanly on
 # SIGTERM.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -61,6 +63,9 @@ server web1 {
 }
 server web2 {
     service_ip  198.18.0.5
+    recover     ssh
+    drain_command "/bin/sh -c 'echo not drain-ready: 198.18.0.9:40000; exit 1'"
+    failback_for self1
 }
 CONF
 
@@ -113,6 +118,18 @@ out=$("$ctl" -s "$tmp/ctl.sock" frobnicate 2>&1) && fail "unknown command accept
 out=$("$ctl" -s "$tmp/ctl.sock" status --yaml 2>&1) && fail "unknown option accepted"
 printf 'status\001\n' | timeout 5 socat - UNIX-CONNECT:"$tmp/ctl.sock" | grep -q '^error: ' ||
 	fail "control byte in request not refused"
+# failback NAME: refused with a reason when no block says failback_for NAME
+# (docs/drain.md "Failback"); exit status 2, nothing started.
+out=$("$ctl" -s "$tmp/ctl.sock" failback web9 2>&1); [ $? -eq 2 ] || fail "failback of an unknown host: exit status not 2"
+grep -q 'no server block of .* says `failback_for web9`' <<<"$out" || fail "failback refusal unclear: $out"
+out=$("$ctl" -s "$tmp/ctl.sock" failback web1 2>&1); [ $? -eq 2 ] || fail "failback of a protected server: exit status not 2"
+grep -q 'web1 is a server this daemon protects' <<<"$out" || fail "failback refusal unclear: $out"
+# failback self1 drains web2 (failback_for self1); its drain command calls
+# the drain off and names the session that holds the address: exit 2.
+out=$("$ctl" -s "$tmp/ctl.sock" failback self1 2>&1); [ $? -eq 2 ] || fail "a called-off failback: exit status not 2: $out"
+grep -q '^failback self1: server web2$' <<<"$out" || fail "failback does not name the server it drains: $out"
+grep -q '^drain command: not drain-ready: 198.18.0.9:40000$' <<<"$out" || fail "a called-off failback does not name the session: $out"
+grep -q '^drain of web2: 0 sessions, 0 moved, 0 failed; drain command failed' <<<"$out" || fail "failback summary unclear: $out"
 # Only root may use the socket.
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$ctl" -s "$tmp/ctl.sock" status 2>&1) &&
 	fail "non-root client was answered"
@@ -212,14 +229,14 @@ grep -Eq '^web1 +00c0ffee00c0ffee .* +no +no +ended$' <<<"$out" ||
 grep -q '^keys held   0 connections (0 open, 1 ended)$' <<<"$("$ctl" -s "$tmp/ctl.sock" status)" ||
 	fail "status still counts keys"
 ev=$("$ctl" -s "$tmp/ctl.sock" events --json) || fail "events failed"
-python3 -c 'import json,sys; k=[e["kind"] for e in json.loads(sys.argv[1])]; assert k==["daemon-start","daemon-stop","daemon-start"], k' "$ev" ||
+python3 -c 'import json,sys; k=[e["kind"] for e in json.loads(sys.argv[1])]; assert k==["daemon-start","drain","drain-failed","daemon-stop","daemon-start"], k' "$ev" ||
 	fail "events not kept across restart: $ev"
 # SIGHUP with a broken file: refused, old configuration kept.
 cp "$tmp/jeebs.conf" "$tmp/good.conf"
 echo "bogus_directive 1" >>"$tmp/jeebs.conf"
 kill -HUP "$pid"; sleep 0.3
 kill -0 "$pid" || fail "daemon died on SIGHUP"
-"$ctl" -s "$tmp/ctl.sock" events | grep -q 'reload-refused.*line 16' ||
-	"$ctl" -s "$tmp/ctl.sock" events | grep -q 'reload-refused.*:16: unknown directive' ||
+"$ctl" -s "$tmp/ctl.sock" events | grep -q 'reload-refused.*line 19' ||
+	"$ctl" -s "$tmp/ctl.sock" events | grep -q 'reload-refused.*:19: unknown directive' ||
 	fail "bad reload not reported"
 echo "daemon spine OK"

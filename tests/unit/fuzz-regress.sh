@@ -12,7 +12,7 @@ export SJ_TOP=$top
 log=$(mktemp /tmp/sj-fuzz-regress.XXXXXX)
 trap 'rm -f "$log"' EXIT
 fail=0
-for h in pkt tcptrack sshtrack_clear sshtrack_keyed seal control conf rpkg cpr; do
+for h in pkt tcptrack sshtrack_clear sshtrack_keyed seal control conf rpkg cpr drainrec; do
 	bin=tests/fuzz/replay-$h
 	[ -x "$bin" ] || { echo "FAIL: $bin is not built (make unit builds it)"; fail=1; continue; }
 	set -- tests/fuzz/corpus/$h

@@ -491,6 +491,47 @@ test_load_file(void **state)
 	assert_non_null(strstr(err, "No such file"));
 }
 
+/* failback_for: which server `failback NAME` drains (docs/drain.md). */
+static void
+test_failback_for(void **state)
+{
+	struct conf *c;
+
+	(void)state;
+	c = parse_ok("interface eth0\n"
+	    "server rescue {\nservice_ip 10.0.0.1\nrecover ssh\n"
+	    "drain_command /bin/true\nfailback_for web1\n}\n"
+	    "server other {\nservice_ip 10.0.0.2\n}\n");
+	assert_string_equal(c->servers[0].failback_for, "web1");
+	assert_string_equal(c->servers[1].failback_for, "");
+	assert_int_equal(conf_failback_index(c, "web1"), 0);
+	assert_int_equal(conf_failback_index(c, "rescue"), -1);
+	assert_int_equal(conf_failback_index(c, ""), -1);
+	conf_free(c);
+	parse_bad("interface eth0\nserver rescue {\nservice_ip 10.0.0.1\n"
+	    "recover ssh\ndrain_command /bin/true\nfailback_for\n}\n",
+	    "t.conf:6: failback_for: give one argument, the name of the host "
+	    "this daemon runs on");
+	parse_bad("interface eth0\nserver rescue {\nservice_ip 10.0.0.1\n"
+	    "recover ssh\ndrain_command /bin/true\nfailback_for -x\n}\n",
+	    "t.conf:6: failback_for: \"-x\" is not a valid name (letters, "
+	    "digits, '-', '_', '.', at most 32)");
+	parse_bad("interface eth0\nserver rescue {\nservice_ip 10.0.0.1\n"
+	    "recover ssh\nfailback_for web1\n}\n",
+	    "t.conf:2: server rescue: failback_for needs `recover ssh` and a "
+	    "drain_command");
+	parse_bad("interface eth0\nserver rescue {\nservice_ip 10.0.0.1\n"
+	    "recover ssh\ndrain_command /bin/true\nfailback_for web1\n}\n"
+	    "server web1 {\nservice_ip 10.0.0.2\n}\n",
+	    "t.conf:2: server rescue: failback_for web1: web1 is a server "
+	    "block here (failback_for names the host this daemon runs on)");
+	parse_bad("interface eth0\nserver a {\nservice_ip 10.0.0.1\n"
+	    "recover ssh\ndrain_command /bin/true\nfailback_for web1\n}\n"
+	    "server b {\nservice_ip 10.0.0.2\n"
+	    "recover ssh\ndrain_command /bin/true\nfailback_for web1\n}\n",
+	    "t.conf:8: server b: failback_for web1: already said by server a");
+}
+
 int
 main(void)
 {
@@ -504,6 +545,7 @@ main(void)
 		cmocka_unit_test(test_recover_ssh),
 		cmocka_unit_test(test_hostile_bytes),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_failback_for),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);

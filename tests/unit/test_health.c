@@ -289,6 +289,54 @@ test_reconf_threshold(void **state)
 	world_free(w);
 }
 
+/*
+ * A server whose address this host holds (health_pause): no probes, no
+ * death, however silent; watched again, it starts unknown and is never
+ * declared dead before it was seen alive (docs/drain.md "Failback").
+ */
+static void
+test_paused(void **state)
+{
+	struct world *w = world_new(100, 200);
+	double start;
+
+	(void)state;
+	ev_now_update(w->loop);
+	start = ev_now(w->loop);
+	ev_timer_stop(w->loop, &w->tick);
+	ev_timer_set(&w->tick, 0.6, 0.);
+	ev_timer_start(w->loop, &w->tick);
+	w->stop_at = start + 0.5;
+	ev_run(w->loop, 0);
+	assert_int_equal(w->last, HEALTH_ALIVE);
+	/* Paused: the server dies, nobody notices, nothing is probed. */
+	health_pause(w->h, 0, 1, "");
+	w->server_alive = 0;
+	w->probes = 0;
+	w->changes = 0;
+	ev_now_update(w->loop);
+	start = ev_now(w->loop);
+	ev_timer_set(&w->tick, 1.0, 0.);
+	ev_timer_start(w->loop, &w->tick);
+	w->stop_at = start + 0.9;	/* the tick at 1 s ends it */
+	ev_run(w->loop, 0);
+	assert_int_equal(w->probes, 0);
+	assert_int_equal(w->changes, 0);
+	assert_int_equal(health_get(w->h, 0, NULL, NULL), HEALTH_ALIVE);
+	/* Watched again: unknown, and silence is no death. */
+	health_pause(w->h, 0, 0, "its address left this host");
+	assert_int_equal(w->last, HEALTH_UNKNOWN);
+	ev_now_update(w->loop);
+	start = ev_now(w->loop);
+	ev_timer_set(&w->tick, 1.0, 0.);
+	ev_timer_start(w->loop, &w->tick);
+	w->stop_at = start + 0.9;	/* the tick at 1 s ends it */
+	ev_run(w->loop, 0);
+	assert_true(w->probes > 0);
+	assert_int_equal(w->last, HEALTH_UNKNOWN);
+	world_free(w);
+}
+
 int
 main(void)
 {
@@ -298,6 +346,7 @@ main(void)
 		cmocka_unit_test(test_idle_server_death),
 		cmocka_unit_test(test_bulk_crash_by_silence),
 		cmocka_unit_test(test_reconf_threshold),
+		cmocka_unit_test(test_paused),
 	};
 
 	log_init("test_health", 1, 0);
